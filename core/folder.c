@@ -1,0 +1,127 @@
+/*
+ * folder.c: the table of folders and their content rules.
+ */
+#include <string.h>
+
+#include "pkifs/folder.h"
+
+static const struct pk_folder_info folders[PK_F_COUNT] = {
+	[PK_F_ROOT] = {"", "", PK_F_NONE, PK_C_AUX, 0755},
+	[PK_F_OWN] = {"own", "own", PK_F_ROOT, PK_C_AUX, 0755},
+	[PK_F_OWN_CERTS] = {"own/certs", "certs", PK_F_OWN, PK_C_CERT, 0755},
+	[PK_F_OWN_PRIVATE] = {"own/private", "private", PK_F_OWN, PK_C_KEY, 0700},
+	[PK_F_TRUSTED] = {"trusted", "trusted", PK_F_ROOT, PK_C_NONE, 0755},
+	[PK_F_TRUSTED_CERTS] = {"trusted/certs", "certs", PK_F_TRUSTED, PK_C_CERT, 0755},
+	[PK_F_TRUSTED_CRL] = {"trusted/crl", "crl", PK_F_TRUSTED, PK_C_CRL, 0755},
+	[PK_F_ISSUERS] = {"issuers", "issuers", PK_F_ROOT, PK_C_NONE, 0755},
+	[PK_F_ISSUERS_CERTS] = {"issuers/certs", "certs", PK_F_ISSUERS, PK_C_CA_CERT, 0755},
+	[PK_F_ISSUERS_CRL] = {"issuers/crl", "crl", PK_F_ISSUERS, PK_C_CRL, 0755},
+	[PK_F_REJECTED] = {"rejected", "rejected", PK_F_ROOT, PK_C_REJECTED, 0755},
+};
+
+void pk_limits_default(struct pk_limits *l)
+{
+	l->cert_max = 64 * 1024;
+	l->crl_max = 16 * 1024 * 1024;
+	l->aux_max = 1024 * 1024;
+	l->max_rejected = 128;
+}
+
+const struct pk_folder_info *pk_folder_info(enum pk_folder f)
+{
+	return &folders[f];
+}
+
+enum pk_folder pk_folder_child(enum pk_folder parent, const char *leaf)
+{
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (folders[f].parent == parent && strcmp(folders[f].leaf, leaf) == 0)
+			return (enum pk_folder)f;
+	return PK_F_NONE;
+}
+
+size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f)
+{
+	switch (folders[f].content) {
+	case PK_C_NONE:
+		return 0;
+	case PK_C_AUX:
+		return l->aux_max;
+	case PK_C_CRL:
+		return l->crl_max;
+	default:
+		return l->cert_max;
+	}
+}
+
+int pk_folder_holds_certs(enum pk_folder f)
+{
+	enum pk_content c = folders[f].content;
+
+	return c == PK_C_CERT || c == PK_C_CA_CERT || c == PK_C_REJECTED;
+}
+
+static const char *kind_words(enum pk_kind k)
+{
+	static const char *const words[] = {
+		[PK_KIND_NONE] = "not a certificate, CRL or key",
+		[PK_KIND_EMPTY] = "an empty file",
+		[PK_KIND_CERT] = "a certificate",
+		[PK_KIND_CRL] = "a CRL",
+		[PK_KIND_KEY] = "a private key",
+		[PK_KIND_PKCS12] = "a PKCS#12 bundle",
+	};
+	return words[k];
+}
+
+/* A certificate folder: one certificate (chain allowed); issuers/ wants a CA. */
+static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o,
+			      struct pk_status *st)
+{
+	const char *path = folders[f].path;
+
+	if (o->kind != PK_KIND_CERT)
+		return pk_fail(st, PK_E_WRONG_KIND,
+			       "%s takes certificates; this file is %s", path,
+			       kind_words(o->kind));
+	if (folders[f].content == PK_C_CA_CERT && (!o->is_ca || !o->key_cert_sign))
+		return pk_fail(st, PK_E_NOT_CA,
+			       "%s takes only CA certificates (basicConstraints "
+			       "CA:TRUE and keyCertSign); %s is %s",
+			       path, o->subject,
+			       o->is_ca ? "a CA without keyCertSign" : "not a CA");
+	return PK_OK;
+}
+
+enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o,
+			    struct pk_status *st)
+{
+	const char *path = folders[f].path;
+
+	if (o->kind == PK_KIND_EMPTY && folders[f].content != PK_C_NONE)
+		return PK_OK; /* lock files, touch: never trust entries */
+	switch (folders[f].content) {
+	case PK_C_NONE:
+		return pk_fail(st, PK_E_PERM,
+			       "%s/ holds only folders; put files in its certs/ or crl/",
+			       path);
+	case PK_C_AUX:
+		return PK_OK;
+	case PK_C_CERT:
+	case PK_C_CA_CERT:
+	case PK_C_REJECTED:
+		return check_cert(f, o, st);
+	case PK_C_CRL:
+		if (o->kind != PK_KIND_CRL)
+			return pk_fail(st, PK_E_WRONG_KIND, "%s takes CRLs; this file is %s",
+				       path, kind_words(o->kind));
+		return PK_OK;
+	case PK_C_KEY:
+		if (o->kind != PK_KIND_KEY && o->kind != PK_KIND_PKCS12)
+			return pk_fail(st, PK_E_WRONG_KIND,
+				       "%s takes private keys; this file is %s", path,
+				       kind_words(o->kind));
+		return PK_OK;
+	}
+	return PK_OK;
+}

@@ -1,0 +1,97 @@
+/*
+ * schema.sql.h: the store's schema, version 1. Included by store.c only.
+ *
+ * blob:  content-addressed bytes with the metadata parsed from them; kind is
+ *        enum pk_kind. Partial indexes serve the lookups the rules and the
+ *        generated views make: by thumbprint (duplicates), by public key
+ *        (key/certificate pairing), by subject hash (CApath, a CRL's CA).
+ * entry: a name in a folder. born/died are generations; the live tree is
+ *        died IS NULL, the tree at generation g is born <= g < died.
+ *        Changing an entry ends its row and starts a new one with the same
+ *        ino, so history keeps every version.
+ * dir:   the fixed folders' own attributes.
+ * audit: one row per operation, accepted or refused.
+ * snapshot: named generations (taken by snapshot/ and the CLI), with the
+ *        folders' attributes as they were (snapshot_dir).
+ */
+#define PK_APPLICATION_ID 0x706b6673 /* "pkfs" */
+#define PK_SCHEMA_VERSION 1
+
+static const char schema_sql[] =
+	"CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE blob(id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE,"
+	" data BLOB NOT NULL, kind INTEGER NOT NULL, thumb TEXT, pubkey BLOB,"
+	" subject_hash INTEGER, issuer_hash INTEGER, is_ca INTEGER NOT NULL,"
+	" self_signed INTEGER NOT NULL, subject TEXT, issuer TEXT, serial TEXT,"
+	" not_before INTEGER, not_after INTEGER);"
+	"CREATE INDEX blob_thumb ON blob(thumb) WHERE thumb IS NOT NULL;"
+	"CREATE INDEX blob_pubkey ON blob(pubkey) WHERE pubkey IS NOT NULL;"
+	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = 2;"
+	"CREATE INDEX blob_issuer_hash ON blob(issuer_hash) WHERE kind = 3;"
+	"CREATE TABLE entry(id INTEGER PRIMARY KEY, ino INTEGER NOT NULL,"
+	" folder INTEGER NOT NULL, name TEXT NOT NULL,"
+	" blob INTEGER NOT NULL REFERENCES blob(id), size INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	" mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+	" born INTEGER NOT NULL, died INTEGER);"
+	"CREATE UNIQUE INDEX entry_live ON entry(folder, name) WHERE died IS NULL;"
+	"CREATE INDEX entry_blob ON entry(blob) WHERE died IS NULL;"
+	"CREATE INDEX entry_ino ON entry(ino);"
+	"CREATE INDEX entry_born ON entry(born);"
+	"CREATE TABLE dir(folder INTEGER PRIMARY KEY, mode INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime INTEGER NOT NULL,"
+	" ctime INTEGER NOT NULL);"
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+	" gen INTEGER NOT NULL, op TEXT NOT NULL, path TEXT, path2 TEXT,"
+	" thumb TEXT, uid INTEGER, pid INTEGER, comm TEXT, outcome TEXT NOT NULL,"
+	" errno INTEGER, reason TEXT);"
+	"CREATE INDEX audit_time ON audit(time);"
+	"CREATE TABLE snapshot(name TEXT PRIMARY KEY, gen INTEGER NOT NULL,"
+	" time INTEGER NOT NULL);"
+	"CREATE TABLE snapshot_dir(snapshot TEXT NOT NULL, folder INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	" mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+	" PRIMARY KEY(snapshot, folder)) WITHOUT ROWID;"
+	"INSERT INTO meta VALUES('gen', 0);";
+
+/* Statements, by enum stmt_id (store_int.h). */
+static const char *const stmt_sql[Q_COUNT] = {
+	[Q_ENTRY_LOOKUP] = "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"
+			   " WHERE folder = ?1 AND name = ?2 AND died IS NULL",
+	[Q_ENTRY_READ] = "SELECT e.ino, e.mode, e.uid, e.gid, e.mtime, e.ctime,"
+			 " e.size, b.data, e.blob FROM entry e JOIN blob b ON b.id = e.blob"
+			 " WHERE e.folder = ?1 AND e.name = ?2 AND e.died IS NULL",
+	[Q_ENTRY_LIST] = "SELECT name, ino, mode, uid, gid, mtime, ctime, size"
+			 " FROM entry WHERE folder = ?1 AND died IS NULL ORDER BY name",
+	[Q_ENTRY_KILL] = "UPDATE entry SET died = ?3 WHERE folder = ?1 AND name = ?2"
+			 " AND died IS NULL",
+	[Q_ENTRY_INSERT] = "INSERT INTO entry(ino, folder, name, blob, size, mode,"
+			   " uid, gid, mtime, ctime, born)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[Q_ENTRY_BY_THUMB] = "SELECT e.name FROM blob b JOIN entry e ON e.blob = b.id"
+			     " WHERE b.thumb = ?2 AND e.folder = ?1 AND e.died IS NULL"
+			     " AND b.kind = 2 AND e.name <> ?3 LIMIT 1",
+	[Q_ENTRY_BY_PUBKEY] = "SELECT e.name FROM blob b JOIN entry e ON e.blob = b.id"
+			      " WHERE b.pubkey = ?2 AND e.folder = ?1 AND e.died IS NULL"
+			      " LIMIT 1",
+	[Q_ENTRY_COUNT] = "SELECT count(*) FROM entry WHERE folder = ?1 AND died IS NULL",
+	[Q_ENTRY_OLDEST] = "SELECT name FROM entry WHERE folder = ?1 AND died IS NULL"
+			   " ORDER BY mtime, id LIMIT 1",
+	[Q_BLOB_FIND] = "SELECT id FROM blob WHERE sha256 = ?1",
+	[Q_BLOB_INSERT] = "INSERT INTO blob(sha256, data, kind, thumb, pubkey,"
+			  " subject_hash, issuer_hash, is_ca, self_signed, subject,"
+			  " issuer, serial, not_before, not_after) VALUES(?1, ?2, ?3,"
+			  " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[Q_BLOB_DATA] = "SELECT data FROM blob WHERE id = ?1",
+	[Q_CA_BY_HASH] = "SELECT b.data, e.folder, e.name FROM blob b"
+			 " JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
+			 " AND b.kind = 2 AND e.died IS NULL AND e.folder IN (?2, ?3)",
+	[Q_DIR_GET] = "SELECT mode, uid, gid, mtime, ctime FROM dir WHERE folder = ?1",
+	[Q_DIR_TOUCH] = "UPDATE dir SET mtime = ?2, ctime = ?2 WHERE folder = ?1",
+	[Q_DIR_SET] = "UPDATE dir SET mode = ?2, uid = ?3, gid = ?4, mtime = ?5,"
+		      " ctime = ?6 WHERE folder = ?1",
+	[Q_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
+	[Q_AUDIT_INSERT] = "INSERT INTO audit(time, gen, op, path, path2, thumb, uid,"
+			   " pid, comm, outcome, errno, reason)"
+			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+};

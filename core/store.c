@@ -1,0 +1,250 @@
+/*
+ * store.c: opening, closing and reading the certificate database.
+ *
+ * One SQLite connection per open store, guarded by one mutex: every public
+ * call takes it, so the daemon's FUSE threads may call in concurrently. WAL
+ * mode lets other processes (pkifs log, backups) read while the daemon writes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+#include "schema.sql.h"
+
+int64_t pk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+enum pk_err pk_sql_fail(struct pk_store *s, int rc, struct pk_status *st)
+{
+	const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return pk_fail(st, PK_E_NOSPC, "database disk is full: %s", msg);
+	case SQLITE_READONLY:
+		return pk_fail(st, PK_E_READONLY, "database is read-only: %s", msg);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return pk_fail(st, PK_E_BUSY, "database is locked by another process: %s", msg);
+	case SQLITE_NOMEM:
+		return pk_fail(st, PK_E_NOMEM, "out of memory: %s", msg);
+	case SQLITE_NOTADB:
+		return pk_fail(st, PK_E_SCHEMA, "not a pkifs database: %s", msg);
+	default:
+		return pk_fail(st, PK_E_IO, "database error: %s", msg);
+	}
+}
+
+sqlite3_stmt *pk_stmt(struct pk_store *s, enum stmt_id id)
+{
+	sqlite3_stmt *q = s->stmt[id];
+
+	if (!q) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+				       &q, NULL) != SQLITE_OK)
+			return NULL;
+		s->stmt[id] = q;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+/* A single-value pragma or query, as an integer (-1 on error). */
+static int64_t query_int(struct pk_store *s, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Create the schema and the fixed folders' rows in a new database. */
+static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
+{
+	char sql[160];
+	int64_t now = pk_now_ns();
+	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+	for (int f = 0; rc == SQLITE_OK && f < PK_F_COUNT; f++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO dir VALUES(%d, %u, %u, %u, %lld, %lld)", f,
+			 pk_folder_info(f)->dir_mode, (unsigned)getuid(),
+			 (unsigned)getgid(), (long long)now, (long long)now);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		snprintf(sql, sizeof(sql),
+			 "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT",
+			 PK_APPLICATION_ID, PK_SCHEMA_VERSION);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		enum pk_err e = pk_sql_fail(s, rc, st);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return e;
+	}
+	return PK_OK;
+}
+
+/* Check the file is ours and not newer; create the schema in an empty one. */
+static enum pk_err check_schema(struct pk_store *s, int create,
+				struct pk_status *st)
+{
+	int64_t tables = query_int(s, "SELECT count(*) FROM sqlite_master");
+	int64_t app = query_int(s, "PRAGMA application_id");
+	int64_t ver = query_int(s, "PRAGMA user_version");
+
+	if (tables < 0)
+		return pk_fail(st, PK_E_SCHEMA, "not a pkifs database (%s)",
+			       sqlite3_errmsg(s->db));
+	if (tables == 0 && create)
+		return create_schema(s, st);
+	if (tables == 0 || app != PK_APPLICATION_ID)
+		return pk_fail(st, PK_E_SCHEMA, "not a pkifs database");
+	if (ver > PK_SCHEMA_VERSION)
+		return pk_fail(st, PK_E_SCHEMA,
+			       "database schema %lld is newer than this pkifs (%d)",
+			       (long long)ver, PK_SCHEMA_VERSION);
+	return PK_OK;
+}
+
+/* Create a missing database file with mode 0600 before SQLite opens it. */
+static enum pk_err ensure_file(const char *path, const struct pk_store_opts *o,
+			       struct pk_status *st)
+{
+	int fd = open(path, o->create ? O_RDONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return pk_fail(st, errno == EACCES ? PK_E_PERM : PK_E_IO,
+			       "cannot open database %s: %s", path, strerror(errno));
+	close(fd);
+	return PK_OK;
+}
+
+/* Connection settings: WAL, a bounded wait for other processes' locks. */
+static enum pk_err configure(struct pk_store *s, struct pk_status *st)
+{
+	int rc;
+
+	sqlite3_busy_timeout(s->db, 2000);
+	sqlite3_extended_result_codes(s->db, 0);
+	rc = sqlite3_exec(s->db,
+			  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			  " PRAGMA foreign_keys = OFF; PRAGMA cache_size = -8192;",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_READONLY)
+		return pk_sql_fail(s, rc, st);
+	return PK_OK;
+}
+
+/* Read the generation counter and the next free inode number. */
+static void load_counters(struct pk_store *s)
+{
+	int64_t gen = query_int(s, "SELECT v FROM meta WHERE k = 'gen'");
+	int64_t ino = query_int(s, "SELECT max(ino) FROM entry");
+
+	s->gen = gen > 0 ? (uint64_t)gen : 0;
+	s->next_ino = ino >= PK_FIRST_INO ? (uint64_t)ino + 1 : PK_FIRST_INO;
+}
+
+enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
+			  struct pk_store **out, struct pk_status *st)
+{
+	struct pk_store *s = calloc(1, sizeof(*s));
+	int flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	enum pk_err e;
+
+	if (!s)
+		return pk_fail(st, PK_E_NOMEM, "out of memory");
+	s->limits = o->limits;
+	pthread_mutex_init(&s->lock, NULL);
+	e = o->readonly ? PK_OK : ensure_file(path, o, st);
+	if (e == PK_OK && sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
+					  NULL) != SQLITE_OK)
+		e = pk_fail(st, PK_E_IO, "cannot open database %s: %s", path,
+			    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	if (e == PK_OK)
+		e = configure(s, st);
+	if (e == PK_OK)
+		e = check_schema(s, o->create && !o->readonly, st);
+	if (e != PK_OK) {
+		pk_store_close(s);
+		return e;
+	}
+	load_counters(s);
+	*out = s;
+	return PK_OK;
+}
+
+void pk_store_close(struct pk_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s->removed);
+	free(s);
+}
+
+void pk_store_on_removed(struct pk_store *s, pk_removed_fn fn, void *ctx)
+{
+	s->removed_fn = fn;
+	s->removed_ctx = ctx;
+}
+
+const struct pk_limits *pk_store_limits(const struct pk_store *s)
+{
+	return &s->limits;
+}
+
+uint64_t pk_store_new_ino(struct pk_store *s)
+{
+	uint64_t ino;
+
+	pthread_mutex_lock(&s->lock);
+	ino = s->next_ino++;
+	pthread_mutex_unlock(&s->lock);
+	return ino;
+}
+
+uint64_t pk_store_generation(struct pk_store *s)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&s->lock);
+	g = s->gen;
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
+enum pk_err pk_store_sync(struct pk_store *s)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+				       NULL, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? PK_OK : pk_sql_fail(s, rc, NULL);
+}

@@ -1,0 +1,70 @@
+/*
+ * store_int.h: what the core's modules share about an open store. Not part
+ * of the interface: fs/ sees only include/pkifs/.
+ */
+#ifndef PKIFS_STORE_INT_H
+#define PKIFS_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "pkifs/store.h"
+
+enum stmt_id {
+	Q_ENTRY_LOOKUP,
+	Q_ENTRY_READ,
+	Q_ENTRY_LIST,
+	Q_ENTRY_KILL,
+	Q_ENTRY_INSERT,
+	Q_ENTRY_BY_THUMB,
+	Q_ENTRY_BY_PUBKEY,
+	Q_ENTRY_COUNT,
+	Q_ENTRY_OLDEST,
+	Q_BLOB_FIND,
+	Q_BLOB_INSERT,
+	Q_BLOB_DATA,
+	Q_CA_BY_HASH,
+	Q_DIR_GET,
+	Q_DIR_TOUCH,
+	Q_DIR_SET,
+	Q_META_SET,
+	Q_AUDIT_INSERT,
+	Q_COUNT
+};
+
+struct pk_store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	sqlite3_stmt *stmt[Q_COUNT];
+	struct pk_limits limits;
+	uint64_t gen;      /* last committed generation */
+	uint64_t next_ino;
+	int in_tx;
+	pk_removed_fn removed_fn;
+	void *removed_ctx;
+	/* names removed as side effects by the running transaction */
+	struct removed {
+		enum pk_folder f;
+		char *name;
+	} *removed;
+	size_t n_removed, cap_removed;
+};
+
+/* A prepared statement, reset and with bindings cleared. */
+sqlite3_stmt *pk_stmt(struct pk_store *s, enum stmt_id id);
+
+/* Map an SQLite result code to a pk_err with a reason. */
+enum pk_err pk_sql_fail(struct pk_store *s, int rc, struct pk_status *st);
+
+/* Transactions: begin bumps the generation; rollback restores it. */
+enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st);
+enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st);
+void pk_tx_rollback(struct pk_store *s);
+
+/* Wall-clock time in nanoseconds. */
+int64_t pk_now_ns(void);
+
+/* Remember that f/name disappeared as a side effect (eviction, refresh). */
+void pk_note_removed(struct pk_store *s, enum pk_folder f, const char *name);
+
+#endif

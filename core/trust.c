@@ -1,0 +1,368 @@
+/*
+ * trust.c: the validated, audited operations that change the store.
+ *
+ * Shape of every operation: parse and check what needs no store outside
+ * the lock; then, under the lock, one transaction that checks what needs
+ * the store (duplicates, a CRL's CA), changes rows, bumps the folder's
+ * mtime and appends the audit row. A refusal rolls everything back and is
+ * audited in a transaction of its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "pkifs/audit.h"
+#include "pkifs/trust.h"
+
+/* What one operation is doing, for checks and the audit row. */
+struct op {
+	struct pk_store *s;
+	const struct pk_caller *c;
+	struct pk_status *st;
+	struct pk_object obj;
+	char note[320];
+};
+
+/* Audit a refusal in its own transaction (best effort: the refusal stands). */
+static void audit_refusal(struct op *op, const char *what, enum pk_folder f,
+			  const char *name, enum pk_folder f2, const char *n2)
+{
+	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
+				 op->st->err, op->st->reason};
+
+	if (pk_tx_begin(op->s, NULL) != PK_OK)
+		return;
+	if (pk_audit_append(op->s, &r) != PK_OK || pk_tx_commit(op->s, NULL) != PK_OK)
+		pk_tx_rollback(op->s);
+}
+
+/* Commit with an audit row for the accepted operation. */
+static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
+			     const char *name, enum pk_folder f2, const char *n2)
+{
+	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
+				 PK_OK, op->note};
+	enum pk_err e = pk_audit_append(op->s, &r);
+
+	if (e != PK_OK)
+		return pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	return pk_tx_commit(op->s, op->st);
+}
+
+/* A CRL must verify with a CA certificate in trusted/certs or issuers/certs. */
+static enum pk_err check_crl(struct op *op, const void *crl, size_t len)
+{
+	sqlite3_stmt *q = pk_stmt(op->s, Q_CA_BY_HASH);
+	enum pk_err e = PK_E_NO_ISSUER;
+	struct pk_status why = {0};
+
+	if (!q)
+		return pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	sqlite3_bind_int64(q, 1, op->obj.issuer_hash);
+	sqlite3_bind_int(q, 2, PK_F_TRUSTED_CERTS);
+	sqlite3_bind_int(q, 3, PK_F_ISSUERS_CERTS);
+	while (e != PK_OK && sqlite3_step(q) == SQLITE_ROW) {
+		e = pk_crl_verify(crl, len, sqlite3_column_blob(q, 0),
+				  (size_t)sqlite3_column_bytes(q, 0), &why);
+		if (e == PK_OK)
+			snprintf(op->note, sizeof(op->note), "signed by %s/%s",
+				 pk_folder_info(sqlite3_column_int(q, 1))->path,
+				 sqlite3_column_text(q, 2));
+	}
+	sqlite3_reset(q);
+	if (e == PK_E_NO_ISSUER)
+		return pk_fail(op->st, e,
+			       "no CA certificate for CRL issuer %s in trusted/certs "
+			       "or issuers/certs",
+			       op->obj.issuer);
+	if (e != PK_OK)
+		return pk_fail(op->st, PK_E_BAD_SIG, "CRL of %s: %s", op->obj.issuer,
+			       why.reason);
+	return PK_OK;
+}
+
+/* The same certificate at most once per folder (rejected/ refreshes instead). */
+static enum pk_err check_duplicate(struct op *op, enum pk_folder f,
+				   const char *name)
+{
+	char other[256];
+	enum pk_err e = thumb_holder(op->s, f, op->obj.thumb, name, other,
+				     sizeof(other));
+
+	if (e == PK_E_NOENT)
+		return PK_OK;
+	if (e != PK_OK)
+		return pk_fail(op->st, e, "database error looking for duplicates");
+	return pk_fail(op->st, PK_E_DUPLICATE,
+		       "the same certificate (sha1 %s) is already in %s as %s",
+		       op->obj.thumb, pk_folder_info(f)->path, other);
+}
+
+/* Note which own certificate a key pairs with, or the reverse. */
+static void note_pairing(struct op *op, enum pk_folder f)
+{
+	enum pk_folder other = f == PK_F_OWN_PRIVATE ? PK_F_OWN_CERTS : PK_F_OWN_PRIVATE;
+	char name[256];
+
+	if ((f != PK_F_OWN_PRIVATE && f != PK_F_OWN_CERTS) || !op->obj.has_pubkey) {
+		if (f == PK_F_OWN_PRIVATE && op->obj.encrypted)
+			snprintf(op->note, sizeof(op->note),
+				 "encrypted key: pairing not checked");
+		return;
+	}
+	if (pubkey_holder(op->s, other, op->obj.pubkey_sha256, name, sizeof(name)) == PK_OK)
+		snprintf(op->note, sizeof(op->note), "paired with %s/%s",
+			 pk_folder_info(other)->path, name);
+	else if (f == PK_F_OWN_PRIVATE)
+		snprintf(op->note, sizeof(op->note),
+			 "no own certificate with this public key yet");
+}
+
+/* Every rule of folder f for the object in op; data is the file's bytes. */
+static enum pk_err check_content(struct op *op, enum pk_folder f,
+				 const char *name, const void *data, size_t len)
+{
+	enum pk_content content = pk_folder_info(f)->content;
+	enum pk_err e = pk_folder_check(f, &op->obj, op->st);
+
+	if (e != PK_OK || op->obj.kind == PK_KIND_EMPTY)
+		return e;
+	if (content == PK_C_CRL)
+		return check_crl(op, data, len);
+	if (content == PK_C_CERT || content == PK_C_CA_CERT)
+		e = check_duplicate(op, f, name);
+	if (e == PK_OK)
+		note_pairing(op, f);
+	return e;
+}
+
+/* rejected/: drop other names holding this certificate (a refresh). */
+static enum pk_err refresh_rejected(struct op *op, const char *name)
+{
+	char other[256];
+	enum pk_err e;
+
+	while ((e = thumb_holder(op->s, PK_F_REJECTED, op->obj.thumb, name, other,
+				 sizeof(other))) == PK_OK) {
+		e = entry_kill(op->s, PK_F_REJECTED, other);
+		if (e != PK_OK)
+			return e;
+		pk_note_removed(op->s, PK_F_REJECTED, other);
+		snprintf(op->note, sizeof(op->note), "refreshed; was %s", other);
+	}
+	return e == PK_E_NOENT ? PK_OK : e;
+}
+
+/* rejected/: evict the oldest entries beyond the cap, each audited. */
+static enum pk_err cap_rejected(struct op *op)
+{
+	char oldest[256];
+	enum pk_err e = PK_OK;
+
+	while (e == PK_OK && entry_count(op->s, PK_F_REJECTED) >
+				     (int64_t)op->s->limits.max_rejected) {
+		struct pk_audit_rec r = {"evict", PK_F_REJECTED, oldest, PK_F_NONE, NULL,
+					 NULL, op->c, PK_OK, "rejected/ is over its cap"};
+		e = entry_oldest(op->s, PK_F_REJECTED, oldest, sizeof(oldest));
+		if (e == PK_OK)
+			e = entry_kill(op->s, PK_F_REJECTED, oldest);
+		if (e == PK_OK)
+			e = pk_audit_append(op->s, &r);
+		if (e == PK_OK)
+			pk_note_removed(op->s, PK_F_REJECTED, oldest);
+	}
+	return e;
+}
+
+/* Write row as f/name, replacing what is there unless PK_NOREPLACE. */
+static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
+			 struct entry_row *row, unsigned flags)
+{
+	struct entry_row old;
+	enum pk_err e = entry_get(op->s, f, name, &old);
+	int rejected = pk_folder_info(f)->content == PK_C_REJECTED;
+
+	if (e == PK_OK && (flags & PK_NOREPLACE))
+		return pk_fail(op->st, PK_E_EXISTS, "%s/%s exists", pk_folder_info(f)->path, name);
+	if (e == PK_OK)
+		e = entry_kill(op->s, f, name);
+	else if (e == PK_E_NOENT)
+		e = PK_OK;
+	if (e == PK_OK && rejected && op->obj.kind == PK_KIND_CERT)
+		e = refresh_rejected(op, name);
+	if (!row->attr.ino)
+		row->attr.ino = old.attr.ino ? old.attr.ino : op->s->next_ino++;
+	if (pk_folder_info(f)->content == PK_C_KEY)
+		row->attr.mode = 0600;
+	if (e == PK_OK)
+		e = entry_insert(op->s, f, name, row);
+	if (e == PK_OK && rejected)
+		e = cap_rejected(op);
+	if (e == PK_OK)
+		e = dir_touch(op->s, f);
+	if (e != PK_OK && op->st->err == PK_OK)
+		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	return e;
+}
+
+/* Parse data and apply the checks that need no store. */
+static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data,
+			    size_t len)
+{
+	size_t max = pk_folder_max_size(&op->s->limits, f);
+	enum pk_err e;
+
+	if (len > max && max > 0)
+		return pk_fail(op->st, PK_E_TOO_BIG,
+			       "%zu bytes is over the %zu byte cap of %s", len, max,
+			       pk_folder_info(f)->path);
+	e = pk_object_parse(data, len, &op->obj, op->st);
+	if (e != PK_OK)
+		return e;
+	return pk_folder_check(f, &op->obj, op->st);
+}
+
+enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c,
+			 enum pk_folder f, const char *name,
+			 const struct pk_file *file, unsigned flags,
+			 struct pk_status *st)
+{
+	struct op op = {.s = s, .c = c, .st = st};
+	struct entry_row row = {.attr = file->attr};
+	enum pk_err e;
+
+	st->err = PK_OK;
+	st->reason[0] = 0;
+	e = precheck(&op, f, file->data, file->len);
+	pthread_mutex_lock(&s->lock);
+	if (e == PK_OK)
+		e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		e = check_content(&op, f, name, file->data, file->len);
+		if (e == PK_OK)
+			e = blob_intern(s, file->data, file->len, &op.obj, &row.blob);
+		row.attr.size = file->len;
+		row.attr.ctime_ns = pk_now_ns();
+		if (e == PK_OK)
+			e = place(&op, f, name, &row, flags);
+		if (e == PK_OK)
+			e = commit_ok(&op, "put", f, name, PK_F_NONE, NULL);
+		else
+			pk_tx_rollback(s);
+	}
+	if (e != PK_OK)
+		audit_refusal(&op, "put", f, name, PK_F_NONE, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* The audit name of a move: trust, distrust, or a plain rename. */
+static const char *move_name(enum pk_folder f1, enum pk_folder f2)
+{
+	if (f1 == PK_F_REJECTED && f2 != PK_F_REJECTED)
+		return "trust";
+	if (f2 == PK_F_REJECTED && f1 != PK_F_REJECTED)
+		return "distrust";
+	return "rename";
+}
+
+/* Load and parse the source entry, then check it against f2's rules. */
+static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
+			      enum pk_folder f2, const char *n2,
+			      struct entry_row *row)
+{
+	void *data = NULL;
+	size_t len = 0;
+	enum pk_err e = entry_get(op->s, f1, n1, row);
+
+	if (e == PK_E_NOENT)
+		return pk_fail(op->st, e, "%s/%s does not exist", pk_folder_info(f1)->path, n1);
+	if (e == PK_OK)
+		e = blob_data(op->s, row->blob, &data, &len);
+	if (e != PK_OK && op->st->err == PK_OK)
+		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	if (e == PK_OK && f1 == f2)
+		e = pk_object_parse(data, len, &op->obj, op->st);
+	else if (e == PK_OK)
+		e = precheck(op, f2, data, len);
+	if (e == PK_OK && f1 != f2)
+		e = check_content(op, f2, n2, data, len);
+	free(data);
+	return e;
+}
+
+enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c,
+			    enum pk_folder f1, const char *n1, enum pk_folder f2,
+			    const char *n2, unsigned flags, struct pk_status *st)
+{
+	struct op op = {.s = s, .c = c, .st = st};
+	struct entry_row row;
+	const char *what = move_name(f1, f2);
+	enum pk_err e;
+
+	st->err = PK_OK;
+	st->reason[0] = 0;
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		e = move_check(&op, f1, n1, f2, n2, &row);
+		if (e == PK_OK && !(f1 == f2 && strcmp(n1, n2) == 0)) {
+			row.attr.ctime_ns = pk_now_ns();
+			e = entry_kill(s, f1, n1);
+			if (e == PK_OK)
+				e = place(&op, f2, n2, &row, flags);
+			if (e == PK_OK)
+				e = dir_touch(s, f1);
+		}
+		if (e == PK_OK)
+			e = commit_ok(&op, what, f1, n1, f2, n2);
+		else
+			pk_tx_rollback(s);
+	}
+	if (e != PK_OK)
+		audit_refusal(&op, what, f1, n1, f2, n2);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c,
+			    enum pk_folder f, const char *name,
+			    struct pk_status *st)
+{
+	struct op op = {.s = s, .c = c, .st = st};
+	struct entry_row row;
+	enum pk_err e;
+
+	st->err = PK_OK;
+	st->reason[0] = 0;
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		e = entry_get(s, f, name, &row);
+		if (e == PK_E_NOENT)
+			pk_fail(st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
+		if (e == PK_OK)
+			e = entry_kill(s, f, name);
+		if (e == PK_OK)
+			e = dir_touch(s, f);
+		if (e == PK_OK)
+			e = commit_ok(&op, "remove", f, name, PK_F_NONE, NULL);
+		else
+			pk_tx_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+void pk_trust_refused(struct pk_store *s, const struct pk_caller *c,
+		      const char *what, enum pk_folder f, const char *name,
+		      const struct pk_status *st)
+{
+	struct pk_status copy = *st;
+	struct op op = {.s = s, .c = c, .st = &copy};
+
+	pthread_mutex_lock(&s->lock);
+	audit_refusal(&op, what, f, name, PK_F_NONE, NULL);
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,104 @@
+/*
+ * attrops.c: chmod, chown and utimens — on a file being written (its
+ * pending record), a committed entry, a folder, or a lock directory.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "ctx.h"
+
+/* The pending record that path or fi designates, with a reference. */
+static struct pending *pending_of(struct node *n, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+
+	if (h && h->p && h->p->listed) {
+		pending_lock();
+		h->p->refs++;
+		pending_unlock();
+		return h->p;
+	}
+	return n->type == NODE_NAME ? pending_get(n->folder, n->name) : NULL;
+}
+
+/* Apply the selected fields to p's attributes. */
+static void set_pending(struct pending *p, const struct pk_attr *a, unsigned which)
+{
+	pending_lock();
+	if (which & PK_SET_MODE)
+		p->attr.mode = a->mode & 07777;
+	if (which & PK_SET_UID)
+		p->attr.uid = a->uid;
+	if (which & PK_SET_GID)
+		p->attr.gid = a->gid;
+	if (which & PK_SET_MTIME)
+		p->attr.mtime_ns = a->mtime_ns;
+	pending_unlock();
+}
+
+/* Change attributes wherever path (or fi) lives. */
+static int setattr(const char *path, struct fuse_file_info *fi,
+		   const struct pk_attr *a, unsigned which)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct pending *p;
+	struct node n;
+	int rc = fs_resolve_live(path, &n);
+
+	if (rc)
+		return rc;
+	p = pending_of(&n, fi);
+	if (p) {
+		if (!p->isdir && (which & PK_SET_MODE) &&
+		    pk_folder_info(p->folder)->content == PK_C_KEY && (a->mode & 077))
+			rc = fs_refuse("setattr", p->folder, p->name, PK_E_PERM,
+				       "private keys stay readable by their owner only "
+				       "(mode 0%o refused)", a->mode & 07777);
+		else
+			set_pending(p, a, which);
+		pending_put(p);
+		return rc;
+	}
+	fs_caller(&c);
+	if (pk_trust_setattr(fs_store, &c, n.folder,
+			     n.type == NODE_NAME ? n.name : NULL, a, which, &st) != PK_OK)
+		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
+	return 0;
+}
+
+int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct pk_attr a = {.mode = mode};
+
+	return setattr(path, fi, &a, PK_SET_MODE);
+}
+
+int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	struct pk_attr a = {.uid = uid, .gid = gid};
+	unsigned which = 0;
+
+	if (uid != (uid_t)-1)
+		which |= PK_SET_UID;
+	if (gid != (gid_t)-1)
+		which |= PK_SET_GID;
+	return which ? setattr(path, fi, &a, which) : 0;
+}
+
+int fs_utimens(const char *path, const struct timespec tv[2],
+	       struct fuse_file_info *fi)
+{
+	struct pk_attr a = {0};
+	struct timespec now;
+
+	if (tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	if (tv[1].tv_nsec == UTIME_NOW) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		a.mtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	} else {
+		a.mtime_ns = (int64_t)tv[1].tv_sec * 1000000000 + tv[1].tv_nsec;
+	}
+	return setattr(path, fi, &a, PK_SET_MTIME);
+}

@@ -1,0 +1,64 @@
+/*
+ * ctx.h: what every FUSE operation needs — the store, the caller, handles.
+ */
+#ifndef PKIFS_FS_CTX_H
+#define PKIFS_FS_CTX_H
+
+#include "ops.h"
+#include "path.h"
+#include "pending.h"
+#include "pkifs/trust.h"
+
+/* An open file: a pending record (writers, staged files) or a snapshot of
+ * the committed bytes (readers). */
+struct handle {
+	struct pending *p;
+	char *data;
+	size_t len;
+};
+
+extern struct pk_store *fs_store;
+
+/* Resolve a path that is to be changed: -EROFS outside the live tree. */
+int fs_resolve_live(const char *path, struct node *n);
+
+/* Who is calling, from the FUSE request context. */
+void fs_caller(struct pk_caller *c);
+/* Fill st for an entry or a folder. */
+void fs_stat(struct stat *st, const struct pk_attr *a, int isdir);
+/* Log a refusal that fs/ decided, and return -errno for it. */
+int fs_refuse(const char *op, enum pk_folder f, const char *name,
+	      enum pk_err err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* Return -errno for a core refusal, logging it on stderr. */
+int fs_error(const char *op, const struct pk_status *st);
+
+static inline struct handle *fs_handle(struct fuse_file_info *fi)
+{
+	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* Operations split across files. */
+int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
+int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+	       struct fuse_file_info *fi, enum fuse_readdir_flags flags);
+int fs_mkdir(const char *path, mode_t mode);
+int fs_rmdir(const char *path);
+int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int fs_open(const char *path, struct fuse_file_info *fi);
+int fs_read(const char *path, char *buf, size_t size, off_t off,
+	    struct fuse_file_info *fi);
+int fs_write(const char *path, const char *buf, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+int fs_flush(const char *path, struct fuse_file_info *fi);
+int fs_release(const char *path, struct fuse_file_info *fi);
+int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+int fs_unlink(const char *path);
+int fs_rename(const char *from, const char *to, unsigned int flags);
+int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
+int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
+int fs_utimens(const char *path, const struct timespec tv[2],
+	       struct fuse_file_info *fi);
+
+#endif

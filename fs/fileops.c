@@ -1,0 +1,311 @@
+/*
+ * fileops.c: opening, writing and closing files.
+ *
+ * Writers fill a pending record; flush (close) commits it to the store as
+ * one trust operation, or reports the refusal as close(2)'s errno. Readers
+ * get a private copy of the committed bytes, so a concurrent replacement is
+ * seen whole or not at all.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "roops.h"
+
+/* Largest file folder f accepts (its cap; 0: no files). */
+static size_t cap_of(enum pk_folder f)
+{
+	return pk_folder_max_size(pk_store_limits(fs_store), f);
+}
+
+static int attach(struct fuse_file_info *fi, struct pending *p, char *data, size_t len)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->p = p;
+	h->data = data;
+	h->len = len;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_context *fc = fuse_get_context();
+	struct pk_attr a = {0};
+	struct pending *p;
+	struct node n;
+	int rc = fs_resolve_live(path, &n);
+
+	if (rc)
+		return rc;
+	if (n.type != NODE_NAME)
+		return -EISDIR;
+	if (cap_of(n.folder) == 0)
+		return fs_refuse("create", n.folder, n.name, PK_E_PERM,
+				 "%s/ holds only folders; put files in its certs/ or crl/",
+				 pk_folder_info(n.folder)->path);
+	a.ino = pk_store_new_ino(fs_store);
+	a.mode = mode & 07777;
+	a.uid = fc->uid;
+	a.gid = fc->gid;
+	a.mtime_ns = a.ctime_ns = (int64_t)time(NULL) * 1000000000;
+	p = pending_new(n.folder, n.name, &a);
+	if (!p)
+		return -ENOMEM;
+	p->dirty = 1;
+	fs_caller(&p->who);
+	rc = attach(fi, p, NULL, 0);
+	if (rc)
+		pending_unlist(p), pending_put(p);
+	return rc;
+}
+
+/* A writer on a committed file: a pending record with its bytes. */
+static int open_for_write(struct node *n, struct fuse_file_info *fi)
+{
+	struct pk_attr a;
+	void *data = NULL;
+	size_t len = 0;
+	struct pending *p;
+	int trunc = (fi->flags & O_TRUNC) != 0;
+
+	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK)
+		return -ENOENT;
+	p = pending_new(n->folder, n->name, &a);
+	if (!p) {
+		free(data);
+		return -ENOMEM;
+	}
+	p->staged = 0;
+	fs_caller(&p->who);
+	if (trunc) {
+		free(data);
+		p->dirty = 1;
+	} else {
+		p->buf = data;
+		p->len = p->cap = len;
+	}
+	return attach(fi, p, NULL, 0);
+}
+
+int fs_open(const char *path, struct fuse_file_info *fi)
+{
+	struct pending *p;
+	struct node n;
+	void *data;
+	size_t len;
+	int rc = path_resolve(path, &n);
+
+	if (rc)
+		return rc;
+	if (n.area != AREA_LIVE) {
+		char *data = NULL;
+		size_t len = 0;
+		rc = ro_open(&n, fi, &data, &len);
+		return rc ? rc : attach(fi, NULL, data, len);
+	}
+	if (n.type != NODE_NAME)
+		return -EISDIR;
+	p = pending_get(n.folder, n.name);
+	if (p) {
+		if (fi->flags & O_TRUNC) {
+			pending_lock();
+			pending_resize(p, 0, cap_of(n.folder));
+			pending_unlock();
+		}
+		return attach(fi, p, NULL, 0);
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+		return open_for_write(&n, fi);
+	if (pk_store_read(fs_store, n.folder, n.name, &data, &len, NULL) != PK_OK)
+		return -ENOENT;
+	return attach(fi, NULL, data, len);
+}
+
+int fs_read(const char *path, char *buf, size_t size, off_t off,
+	    struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+	const char *data = h->data;
+	size_t len = h->len, n = 0;
+
+	(void)path;
+	if (h->p) {
+		pending_lock();
+		data = h->p->buf;
+		len = h->p->len;
+	}
+	if ((size_t)off < len) {
+		n = len - (size_t)off < size ? len - (size_t)off : size;
+		memcpy(buf, data + off, n);
+	}
+	if (h->p)
+		pending_unlock();
+	return (int)n;
+}
+
+/* Mark p refused with err: invisible, reported once by flush. */
+static void fail_pending(struct pending *p, int err)
+{
+	p->failed = 1;
+	p->err = err;
+	pending_unlist(p);
+}
+
+int fs_write(const char *path, const char *buf, size_t size, off_t off,
+	     struct fuse_file_info *fi)
+{
+	struct pending *p = fs_handle(fi)->p;
+	size_t max;
+	int rc;
+
+	(void)path;
+	if (!p || p->failed)
+		return p ? -p->err : -EBADF;
+	max = cap_of(p->folder);
+	pending_lock();
+	rc = pending_write(p, buf, size, (size_t)off, max);
+	pending_unlock();
+	if (rc == -EFBIG) {
+		fs_refuse("write", p->folder, p->name, PK_E_TOO_BIG,
+			  "over the %zu byte cap of %s", max,
+			  pk_folder_info(p->folder)->path);
+		fail_pending(p, EFBIG);
+	}
+	return rc ? rc : (int)size;
+}
+
+/* Commit a dirty, unstaged pending record as a put of its bytes. */
+static int commit(struct pending *p)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct pk_file file;
+	enum pk_err e;
+
+	fs_caller(&c);
+	if (c.pid == 0) /* release has no caller: use the opener */
+		c = p->who;
+	pending_lock();
+	file.data = p->buf;
+	file.len = p->len;
+	file.attr = p->attr;
+	e = pk_trust_put(fs_store, &c, p->folder, p->name, &file, 0, &st);
+	if (e == PK_OK)
+		p->dirty = 0;
+	pending_unlock();
+	if (e != PK_OK) {
+		fail_pending(p, pk_err_errno(e));
+		return fs_error("put", &st);
+	}
+	pending_unlist(p);
+	return 0;
+}
+
+int fs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct pending *p = fs_handle(fi)->p;
+
+	(void)path;
+	if (!p || p->staged)
+		return 0;
+	if (p->failed) {
+		int err = p->err;
+		p->err = 0;
+		return -err;
+	}
+	/* Nothing written yet: a shell's dup2/close before its write, or a
+	 * touch. Committing now would show an empty file in place of the one
+	 * being written; release commits it if nothing else comes. */
+	if (!p->written)
+		return 0;
+	return p->dirty ? commit(p) : 0;
+}
+
+int fs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+
+	(void)path;
+	if (h->p && !h->p->staged && !h->p->failed && h->p->dirty &&
+	    pending_last_handle(h->p))
+		commit(h->p);
+	if (h->p)
+		pending_release(h->p);
+	free(h->data);
+	free(h);
+	return 0;
+}
+
+int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	int rc = fs_flush(path, fi);
+
+	(void)datasync;
+	if (rc == 0 && pk_store_sync(fs_store) != PK_OK)
+		rc = -EIO;
+	return rc;
+}
+
+/* truncate(2) of a committed file by path: one put of the cut bytes. */
+static int truncate_committed(struct node *n, off_t size)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct pk_file file = {0};
+	void *data = NULL;
+	size_t len = 0;
+	enum pk_err e;
+
+	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &file.attr) != PK_OK)
+		return -ENOENT;
+	if ((size_t)size == len) {
+		free(data);
+		return 0;
+	}
+	if ((size_t)size > len) {
+		void *grown = realloc(data, (size_t)size);
+		if (!grown) {
+			free(data);
+			return -ENOMEM;
+		}
+		memset((char *)grown + len, 0, (size_t)size - len);
+		data = grown;
+	}
+	file.data = data;
+	file.len = (size_t)size;
+	fs_caller(&c);
+	e = pk_trust_put(fs_store, &c, n->folder, n->name, &file, 0, &st);
+	free(data);
+	return e == PK_OK ? 0 : fs_error("truncate", &st);
+}
+
+int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+	struct pending *p = h ? h->p : NULL;
+	struct node n;
+	int rc;
+
+	if (size < 0)
+		return -EINVAL;
+	if (!p) {
+		rc = fs_resolve_live(path, &n);
+		if (rc || n.type != NODE_NAME)
+			return rc ? rc : -EISDIR;
+		p = pending_get(n.folder, n.name);
+		if (!p)
+			return truncate_committed(&n, size);
+		pending_put(p); /* the table keeps it alive */
+	}
+	pending_lock();
+	rc = pending_resize(p, (size_t)size, cap_of(p->folder));
+	pending_unlock();
+	return rc;
+}

@@ -1,0 +1,207 @@
+/*
+ * main.c: the pkifs command line — mount, umount, log.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mount.h"
+#include "pkifs/audit.h"
+
+#ifndef PKIFS_VERSION
+#define PKIFS_VERSION "0.1.0"
+#endif
+
+static const char usage_main[] =
+	"usage: pkifs COMMAND [ARGS]\n"
+	"\n"
+	"Mounts a certificate database (one SQLite file) as an OPC UA PKI tree.\n"
+	"\n"
+	"commands:\n"
+	"  mount [--db FILE] MOUNTPOINT [-f] [-d] [-o OPT,...]  mount a store\n"
+	"  umount MOUNTPOINT                                   unmount it\n"
+	"  log --db FILE [-n N]                                print the audit log\n"
+	"\n"
+	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
+
+static const char usage_mount[] =
+	"usage: pkifs mount [--db FILE] MOUNTPOINT [-f] [-d] [-o OPT,...]\n"
+	"\n"
+	"Mounts the store FILE (default: MOUNTPOINT.db; created, mode 0600, when\n"
+	"missing) at MOUNTPOINT and returns once the mount is usable; the daemon\n"
+	"runs in the background until `pkifs umount MOUNTPOINT`.\n"
+	"\n"
+	"  -f   stay in the foreground      -d   FUSE debug output (implies -f)\n"
+	"  -o max_rejected=N   entries kept in rejected/ (default 128)\n"
+	"  -o cert_max=BYTES   certificate and key size cap (default 65536)\n"
+	"  -o crl_max=BYTES    CRL size cap (default 16777216)\n"
+	"  -o aux_max=BYTES    cap of other files at the root and in own/ (1 MiB)\n"
+	"  -o capath=NAME|off  the OpenSSL CApath view directory (default capath)\n"
+	"  -o cafile=NAME|off  the PEM bundle view file (default cafile.pem)\n"
+	"  -o retention=DUR    history kept for snapshots --at (default 30d)\n"
+	"  -o autosnapshot=DUR take snapshot auto-<time> every DUR (s/m/h/d; off)\n"
+	"  -o autosnapshot_keep=N  automatic snapshots kept (default 24)\n"
+	"  other -o options go to FUSE (allow_other is on when run as root)\n";
+
+static const char usage_umount[] =
+	"usage: pkifs umount MOUNTPOINT\n"
+	"\n"
+	"Unmounts a pkifs mount and waits until its daemon has closed the store.\n";
+
+static const char usage_log[] =
+	"usage: pkifs log --db FILE [-n N]\n"
+	"\n"
+	"Prints the audit log of the store FILE, oldest first (-n: the last N):\n"
+	"time, generation, operation, path(s), SHA-1 thumbprint, caller uid, pid\n"
+	"and command, outcome, and for a refusal the errno and the reason.\n";
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* Absolute form of a path whose last element may not exist yet. */
+static char *absolute(const char *path)
+{
+	char *copy = strdup(path), *copy2 = strdup(path), *dir, *res = NULL;
+	char buf[PATH_MAX];
+
+	dir = realpath(dirname(copy), buf) ? buf : NULL;
+	if (dir && asprintf(&res, "%s/%s", dir, basename(copy2)) < 0)
+		res = NULL;
+	free(copy);
+	free(copy2);
+	return res;
+}
+
+/* Parse mount's arguments into o; 0, or 2 on a usage error. */
+static int parse_mount(int argc, char **argv, struct mount_opts *o, char **mp, char **db)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			*db = argv[++i];
+		else if (strcmp(argv[i], "-f") == 0)
+			o->foreground = 1;
+		else if (strcmp(argv[i], "-d") == 0)
+			o->debug = o->foreground = 1;
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			if (mount_parse_opts(o, argv[++i]) != 0)
+				return 2;
+		} else if (argv[i][0] != '-' && !*mp)
+			*mp = argv[i];
+		else {
+			fprintf(stderr, "pkifs mount: unexpected argument %s\n%s", argv[i],
+				usage_mount);
+			return 2;
+		}
+	}
+	if (!*mp) {
+		fprintf(stderr, "%s", usage_mount);
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	struct mount_opts o = {0};
+	char *mp = NULL, *db = NULL, *dbdefault = NULL, *dbabs, mpabs[PATH_MAX];
+	int rc;
+
+	if (wants_help(argc, argv))
+		return printf("%s", usage_mount), 0;
+	pk_limits_default(&o.limits);
+	maint_defaults(&o.maint);
+	rc = parse_mount(argc, argv, &o, &mp, &db);
+	if (rc)
+		return rc;
+	if (!realpath(mp, mpabs)) {
+		fprintf(stderr, "pkifs: mountpoint %s: no such directory\n", mp);
+		return 1;
+	}
+	if (!db && asprintf(&dbdefault, "%s.db", mpabs) < 0)
+		return 1;
+	dbabs = absolute(db ? db : dbdefault);
+	if (!dbabs) {
+		fprintf(stderr, "pkifs: database %s: no such directory\n", db ? db : dbdefault);
+		free(dbdefault);
+		return 1;
+	}
+	o.db = dbabs;
+	o.mountpoint = mpabs;
+	rc = mount_run(&o);
+	free(dbabs);
+	free(dbdefault);
+	return rc;
+}
+
+static int cmd_umount(int argc, char **argv)
+{
+	char mpabs[PATH_MAX];
+
+	if (wants_help(argc, argv))
+		return printf("%s", usage_umount), 0;
+	if (argc != 2) {
+		fprintf(stderr, "%s", usage_umount);
+		return 2;
+	}
+	if (!realpath(argv[1], mpabs)) {
+		fprintf(stderr, "pkifs: %s: no such directory\n", argv[1]);
+		return 1;
+	}
+	return mount_umount(mpabs);
+}
+
+static int cmd_log(int argc, char **argv)
+{
+	struct pk_store_opts so = {.readonly = 1};
+	struct pk_status st = {0};
+	struct pk_store *s;
+	const char *db = NULL;
+	long n = 0;
+
+	if (wants_help(argc, argv))
+		return printf("%s", usage_log), 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+			n = atol(argv[++i]);
+		else
+			return fprintf(stderr, "%s", usage_log), 2;
+	}
+	if (!db)
+		return fprintf(stderr, "%s", usage_log), 2;
+	pk_limits_default(&so.limits);
+	if (access(db, R_OK) != 0 || pk_store_open(db, &so, &s, &st) != PK_OK) {
+		fprintf(stderr, "pkifs: %s: %s\n", db, st.reason[0] ? st.reason : "cannot read");
+		return 1;
+	}
+	pk_audit_print(s, stdout, n);
+	pk_store_close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("%s", usage_main);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return printf("pkifs %s\n", PKIFS_VERSION), 0;
+	if (strcmp(argv[1], "mount") == 0)
+		return cmd_mount(argc - 1, argv + 1);
+	if (strcmp(argv[1], "umount") == 0)
+		return cmd_umount(argc - 1, argv + 1);
+	if (strcmp(argv[1], "log") == 0)
+		return cmd_log(argc - 1, argv + 1);
+	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
+	return 2;
+}

@@ -1,0 +1,322 @@
+/*
+ * mount.c: the daemon's life — checks, mount, daemonize, serve, close.
+ *
+ * Errors a user can make (no mountpoint, a database that is not ours, a
+ * mount already there) are found before anything is mounted and reported in
+ * one line. The database is opened once in the parent to check it, then again
+ * in the daemon after the fork (SQLite handles must not cross a fork). The
+ * daemon holds an flock on the database file for its whole life: a second
+ * daemon on the same file is refused, and `pkifs umount` waits on that lock
+ * to know the daemon has closed the database.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount.h"
+#include "ops.h"
+#include "path.h"
+
+/* Append "name" or "name=value" to the libfuse option list. */
+static void add_fuse_opt(struct mount_opts *o, const char *opt)
+{
+	size_t len = strlen(o->fuse_opts);
+
+	snprintf(o->fuse_opts + len, sizeof(o->fuse_opts) - len, "%s%s",
+		 len ? "," : "", opt);
+}
+
+/* One of pkifs's own size/count options; 1 if it was one, -1 if bad. */
+static int own_opt(struct mount_opts *o, const char *opt)
+{
+	static const char *const names[] = {"max_rejected=", "cert_max=",
+					    "crl_max=", "aux_max="};
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(names[i]);
+		char *end;
+		unsigned long long v;
+		if (strncmp(opt, names[i], n) != 0)
+			continue;
+		errno = 0;
+		v = strtoull(opt + n, &end, 10);
+		if (errno || *end || end == opt + n || v == 0) {
+			fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
+			return -1;
+		}
+		if (i == 0)
+			o->limits.max_rejected = (unsigned)v;
+		else
+			*(i == 1 ? &o->limits.cert_max : i == 2 ? &o->limits.crl_max
+							       : &o->limits.aux_max) = v;
+		return 1;
+	}
+	return 0;
+}
+
+/* A duration: N with an optional unit s, m, h or d. -1 when malformed. */
+static int64_t duration(const char *v)
+{
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	int64_t unit = 1;
+
+	if (end == v || n < 0)
+		return -1;
+	if (*end)
+		unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600
+		       : *end == 'd' ? 86400 : -1;
+	if (unit < 0 || (*end && end[1]))
+		return -1;
+	return n * unit;
+}
+
+/* History options: retention=DUR, autosnapshot=DUR, autosnapshot_keep=N. */
+static int maint_opt(struct mount_opts *o, const char *opt)
+{
+	const char *v = strchr(opt, '=');
+	int64_t d;
+
+	if (!v || (strncmp(opt, "retention=", 10) && strncmp(opt, "autosnapshot=", 13) &&
+		   strncmp(opt, "autosnapshot_keep=", 18)))
+		return 0;
+	d = duration(v + 1);
+	if (d < 0 || (opt[0] == 'r' && d == 0)) {
+		fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
+		return -1;
+	}
+	if (opt[0] == 'r')
+		o->maint.retention_s = d;
+	else if (strncmp(opt, "autosnapshot_keep=", 18) == 0)
+		o->maint.auto_keep = (unsigned)d;
+	else
+		o->maint.auto_every_s = d;
+	return 1;
+}
+
+/* View names: -o capath=NAME|off, -o cafile=NAME|off. 1 if it was one. */
+static int view_opt(const char *opt)
+{
+	const char **slot = strncmp(opt, "capath=", 7) == 0   ? &path_capath_dir
+			    : strncmp(opt, "cafile=", 7) == 0 ? &path_cafile
+							      : NULL;
+	const char *v = opt + 7;
+
+	if (!slot)
+		return 0;
+	if (!*v || strchr(v, '/') || strcmp(v, path_snapshot_dir) == 0 ||
+	    pk_folder_child(PK_F_ROOT, v) != PK_F_NONE || strcmp(v, "issuer") == 0) {
+		fprintf(stderr, "pkifs: -o %s: not a usable name\n", opt);
+		return -1;
+	}
+	*slot = strcmp(v, "off") == 0 ? NULL : strdup(v);
+	return 1;
+}
+
+int mount_parse_opts(struct mount_opts *o, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	int rc = 0;
+
+	for (char *t = strtok_r(copy, ",", &save); t && rc == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		int own = own_opt(o, t);
+		if (own == 0)
+			own = view_opt(t);
+		if (own == 0)
+			own = maint_opt(o, t);
+		if (own < 0)
+			rc = -1;
+		else if (!own)
+			add_fuse_opt(o, t);
+	}
+	free(copy);
+	return rc;
+}
+
+/* Is path a mount point of any filesystem (listed in /proc/self/mounts)? */
+static int is_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char src[PATH_MAX], dst[PATH_MAX];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fscanf(f, "%4095s %4095s %*[^\n]", src, dst) == 2)
+		found = strcmp(dst, path) == 0;
+	fclose(f);
+	return found;
+}
+
+/* The checks before mounting, each with its own one-line message. */
+static int precheck(struct mount_opts *o, int *lockfd)
+{
+	struct pk_store_opts so = {o->limits, 1, 0};
+	struct pk_status st = {0};
+	struct pk_store *s;
+	struct stat sb;
+
+	if (stat(o->mountpoint, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "pkifs: mountpoint %s: %s\n", o->mountpoint,
+			errno == ENOENT || S_ISDIR(sb.st_mode) ? "no such directory"
+							      : "not a directory");
+		return -1;
+	}
+	if (is_mounted(o->mountpoint)) {
+		fprintf(stderr, "pkifs: %s is already mounted\n", o->mountpoint);
+		return -1;
+	}
+	if (pk_store_open(o->db, &so, &s, &st) != PK_OK) {
+		fprintf(stderr, "pkifs: %s\n", st.reason);
+		return -1;
+	}
+	pk_store_close(s);
+	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
+	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "pkifs: database %s is in use by another pkifs daemon\n",
+			o->db);
+		return -1;
+	}
+	return 0;
+}
+
+/* Build libfuse's argument list from the options. */
+static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
+{
+	char buf[PATH_MAX + 64];
+
+	fuse_opt_add_arg(args, "pkifs");
+	snprintf(buf, sizeof(buf), "fsname=pkifs:%s,subtype=pkifs,default_permissions%s",
+		 o->db, geteuid() == 0 ? ",allow_other" : "");
+	fuse_opt_add_arg(args, "-o");
+	fuse_opt_add_arg(args, buf);
+	if (o->fuse_opts[0]) {
+		fuse_opt_add_arg(args, "-o");
+		fuse_opt_add_arg(args, o->fuse_opts);
+	}
+	if (o->debug)
+		fuse_opt_add_arg(args, "-d");
+}
+
+/* Serve until unmounted: the daemon's part. */
+static int serve(struct fuse *fuse, struct mount_opts *o)
+{
+	struct pk_store_opts so = {o->limits, 1, 0};
+	struct pk_status st = {0};
+	struct fuse_loop_config *cfg;
+	struct pk_store *s;
+	int rc;
+
+	if (pk_store_open(o->db, &so, &s, &st) != PK_OK) {
+		fprintf(stderr, "pkifs: %s\n", st.reason);
+		return 1;
+	}
+	fs_set_store(s);
+	maint_start(s, &o->maint);
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	rc = fuse_loop_mt(fuse, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	fuse_unmount(fuse);
+	fuse_destroy(fuse);
+	maint_stop();
+	pk_store_close(s);
+	return rc ? 1 : 0;
+}
+
+int mount_run(struct mount_opts *o)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse *fuse;
+	int lockfd = -1, rc = 1;
+
+	if (precheck(o, &lockfd) != 0)
+		goto out_lock;
+	fuse_argv(o, &args);
+	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), NULL);
+	if (!fuse)
+		goto out_args;
+	if (fuse_mount(fuse, o->mountpoint) != 0)
+		goto out_destroy;
+	if (fuse_daemonize(o->foreground) != 0 ||
+	    fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
+		fuse_unmount(fuse);
+		goto out_destroy;
+	}
+	rc = serve(fuse, o);
+	goto out_args;
+out_destroy:
+	fuse_destroy(fuse);
+out_args:
+	fuse_opt_free_args(&args);
+out_lock:
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}
+
+/* The database behind a pkifs mount, from its source in /proc/self/mounts. */
+static int mount_source(const char *mountpoint, char *db, size_t size)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char src[PATH_MAX], dst[PATH_MAX], type[64];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3)
+		found = strcmp(dst, mountpoint) == 0 && strcmp(type, "fuse.pkifs") == 0 &&
+			strncmp(src, "pkifs:", 6) == 0;
+	fclose(f);
+	if (found)
+		snprintf(db, size, "%s", src + 6);
+	return found ? 0 : -1;
+}
+
+/* Wait (bounded) until no daemon holds the database's lock. */
+static void wait_closed(const char *db)
+{
+	int fd = open(db, O_RDONLY | O_CLOEXEC);
+
+	for (int i = 0; fd >= 0 && i < 200; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+int mount_umount(const char *mountpoint)
+{
+	char db[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	if (mount_source(mountpoint, db, sizeof(db)) != 0) {
+		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
+		return 1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", mountpoint, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "pkifs: fusermount3 -u %s failed\n", mountpoint);
+		return 1;
+	}
+	wait_closed(db);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * mount.h: mounting a store and running the daemon.
+ */
+#ifndef PKIFS_FS_MOUNT_H
+#define PKIFS_FS_MOUNT_H
+
+#include "maint.h"
+#include "pkifs/folder.h"
+
+struct mount_opts {
+	const char *db;         /* absolute path of the database */
+	const char *mountpoint; /* absolute path */
+	int foreground;
+	int debug;
+	struct pk_limits limits;
+	struct maint_opts maint;
+	char fuse_opts[1024];   /* -o options passed on to libfuse */
+};
+
+/* Parse "-o a,b=c": pkifs's own options go to o, the rest to fuse_opts.
+ * Returns 0, or -1 with a message printed. */
+int mount_parse_opts(struct mount_opts *o, const char *list);
+
+/* Check, mount, daemonize and serve until unmounted. Exit status. */
+int mount_run(struct mount_opts *o);
+
+/* Unmount mountpoint and wait for its daemon to close the database. */
+int mount_umount(const char *mountpoint);
+
+#endif

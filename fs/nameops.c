@@ -1,0 +1,199 @@
+/*
+ * nameops.c: operations on names — unlink, rename, mkdir, rmdir.
+ *
+ * A rename of a committed file is one trust operation (trust, distrust or
+ * a plain rename) under the destination folder's rules. A rename of a staged
+ * file (rsync's .NAME.XXXXXX) onto a visible name is where its content is
+ * checked and committed. Lock directories are the only directories that
+ * can be made or removed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctx.h"
+#include "roops.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* Resolve path to a name inside a folder (not a folder itself). */
+static int resolve_name(const char *path, struct node *n)
+{
+	int rc = fs_resolve_live(path, n);
+
+	if (rc == 0 && n->type != NODE_NAME)
+		return -EBUSY;
+	return rc;
+}
+
+int fs_unlink(const char *path)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct pending *p;
+	struct node n;
+	int rc = resolve_name(path, &n), staged = 0;
+
+	if (rc)
+		return rc == -EBUSY ? -EISDIR : rc;
+	p = pending_get(n.folder, n.name);
+	if (p) {
+		if (p->isdir) {
+			pending_put(p);
+			return -EISDIR;
+		}
+		staged = p->staged;
+		pending_unlist(p);
+		pending_put(p);
+		if (staged)
+			return 0;
+	}
+	fs_caller(&c);
+	if (pk_trust_remove(fs_store, &c, n.folder, n.name, &st) != PK_OK)
+		return p && st.err == PK_E_NOENT ? 0 : fs_error("remove", &st);
+	return 0;
+}
+
+/* Commit staged file p as to (folder/name): rsync's rename over. */
+static int rename_staged(struct pending *p, struct node *to, unsigned flags)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct pk_file file;
+	enum pk_err e;
+
+	if (to->name[0] == '.' && !pk_store_lookup(fs_store, to->folder, to->name, NULL))
+		return -EEXIST;
+	if (to->name[0] == '.')
+		return pending_rename(p, to->folder, to->name);
+	fs_caller(&c);
+	pending_lock();
+	file.data = p->buf;
+	file.len = p->len;
+	file.attr = p->attr;
+	e = pk_trust_put(fs_store, &c, to->folder, to->name, &file,
+			 flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st);
+	pending_unlock();
+	if (e != PK_OK)
+		return fs_error("put", &st);
+	pending_unlist(p);
+	return 0;
+}
+
+/* Rename a lock directory (a held lock handed on). */
+static int rename_lockdir(struct pending *p, struct node *to)
+{
+	struct pending *q = pending_get(to->folder, to->name);
+
+	if (q) {
+		pending_put(q);
+		return -EEXIST;
+	}
+	if (pk_store_lookup(fs_store, to->folder, to->name, NULL) == PK_OK)
+		return -ENOTDIR;
+	return pending_rename(p, to->folder, to->name);
+}
+
+int fs_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct pk_status st;
+	struct pk_caller c;
+	struct node a, b;
+	struct pending *p;
+	int rc = resolve_name(from, &a);
+
+	if (!rc)
+		rc = resolve_name(to, &b);
+	if (rc)
+		return rc;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	p = pending_get(a.folder, a.name);
+	if (p) {
+		rc = p->isdir ? rename_lockdir(p, &b)
+		     : p->staged ? rename_staged(p, &b, flags) : -EBUSY;
+		pending_put(p);
+		return rc;
+	}
+	fs_caller(&c);
+	if (pk_trust_rename(fs_store, &c, a.folder, a.name, b.folder, b.name,
+			    flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st) != PK_OK)
+		return fs_error("rename", &st);
+	return 0;
+}
+
+/* Does the name end in ".lock" (a stack's lock directory)? */
+static int is_lock_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 5 && strcmp(name + len - 5, ".lock") == 0;
+}
+
+int fs_mkdir(const char *path, mode_t mode)
+{
+	struct fuse_context *fc = fuse_get_context();
+	struct pk_attr a = {0};
+	struct pending *p;
+	struct node n;
+	int rc = path_resolve(path, &n);
+
+	if (rc)
+		return rc;
+	if (n.area != AREA_LIVE)
+		return ro_mkdir(&n);
+	if (n.type == NODE_DIR)
+		return -EEXIST;
+	p = pending_get(n.folder, n.name);
+	if (p || pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK) {
+		if (p)
+			pending_put(p);
+		return -EEXIST;
+	}
+	if (!is_lock_name(n.name))
+		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
+				 "only lock directories (NAME.lock) can be made "
+				 "inside a PKI tree");
+	a.ino = pk_store_new_ino(fs_store);
+	a.mode = mode & 07777;
+	a.uid = fc->uid;
+	a.gid = fc->gid;
+	a.mtime_ns = a.ctime_ns = (int64_t)time(NULL) * 1000000000;
+	p = pending_new(n.folder, n.name, &a);
+	if (!p)
+		return -ENOMEM;
+	p->isdir = 1;
+	p->staged = 0;
+	pending_put(p);
+	return 0;
+}
+
+int fs_rmdir(const char *path)
+{
+	struct pending *p;
+	struct node n;
+	int rc = path_resolve(path, &n);
+
+	if (rc)
+		return rc;
+	if (n.area != AREA_LIVE)
+		return ro_rmdir(&n);
+	if (n.type == NODE_DIR)
+		return fs_refuse("rmdir", n.folder, NULL, PK_E_PERM,
+				 "the folders of a PKI tree cannot be removed");
+	p = pending_get(n.folder, n.name);
+	if (!p)
+		return pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK
+			       ? -ENOTDIR : -ENOENT;
+	rc = p->isdir ? 0 : -ENOTDIR;
+	if (p->isdir)
+		pending_unlist(p);
+	pending_put(p);
+	return rc;
+}

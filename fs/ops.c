@@ -1,0 +1,337 @@
+/*
+ * ops.c: the operations table, shared helpers, and the read-only ops
+ * (getattr, readdir, statfs) plus the refusals of links and devices.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "inval.h"
+#include "roops.h"
+#include "pkifs/view.h"
+
+struct pk_store *fs_store;
+
+void fs_caller(struct pk_caller *c)
+{
+	struct fuse_context *fc = fuse_get_context();
+	char path[64];
+	int fd;
+	ssize_t n = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!fc)
+		return;
+	c->uid = fc->uid;
+	c->gid = fc->gid;
+	c->pid = fc->pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)fc->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, c->comm, sizeof(c->comm) - 1);
+		close(fd);
+	}
+	if (n > 0 && c->comm[n - 1] == '\n')
+		n--;
+	c->comm[n > 0 ? n : 0] = 0;
+}
+
+void fs_stat(struct stat *st, const struct pk_attr *a, int isdir)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = (isdir ? S_IFDIR : S_IFREG) | (a->mode & 07777);
+	st->st_nlink = isdir ? 2 : 1;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
+	st->st_atim = st->st_mtim;
+	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
+}
+
+int fs_resolve_live(const char *path, struct node *n)
+{
+	int rc = path_resolve(path, n);
+
+	return rc == 0 && n->area != AREA_LIVE ? -EROFS : rc;
+}
+
+int fs_error(const char *op, const struct pk_status *st)
+{
+	if (st->err != PK_OK && st->reason[0])
+		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op,
+			pk_err_name(st->err), st->reason);
+	return -pk_err_errno(st->err);
+}
+
+int fs_refuse(const char *op, enum pk_folder f, const char *name,
+	      enum pk_err err, const char *fmt, ...)
+{
+	struct pk_status st = {.err = err};
+	struct pk_caller c;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st.reason, sizeof(st.reason), fmt, ap);
+	va_end(ap);
+	fs_caller(&c);
+	pk_trust_refused(fs_store, &c, op, f, name, &st);
+	return fs_error(op, &st);
+}
+
+/* Attributes of folder/name: a pending record first, then the store. */
+static int name_attr(enum pk_folder f, const char *name, struct stat *st)
+{
+	struct pending *p = pending_get(f, name);
+	struct pk_attr a;
+
+	if (p) {
+		pending_lock();
+		a = p->attr;
+		a.size = p->len;
+		pending_unlock();
+		fs_stat(st, &a, p->isdir);
+		pending_put(p);
+		return 0;
+	}
+	if (pk_store_lookup(fs_store, f, name, &a) != PK_OK)
+		return -ENOENT;
+	fs_stat(st, &a, 0);
+	return 0;
+}
+
+int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+	struct pk_attr a;
+	struct node n;
+	int rc;
+
+	if (h && h->p) {
+		pending_lock();
+		a = h->p->attr;
+		a.size = h->p->len;
+		pending_unlock();
+		fs_stat(st, &a, 0);
+		return 0;
+	}
+	rc = path_resolve(path, &n);
+	if (rc)
+		return rc;
+	if (n.area != AREA_LIVE)
+		return ro_getattr(&n, st);
+	if (n.type == NODE_NAME)
+		return name_attr(n.folder, n.name, st);
+	if (pk_store_dir_attr(fs_store, n.folder, &a) != PK_OK)
+		return -EIO;
+	fs_stat(st, &a, 1);
+	return 0;
+}
+
+struct fill_ctx {
+	void *buf;
+	fuse_fill_dir_t fill;
+	int plus;
+};
+
+static int fill_entry(void *ctx, const char *name, const struct pk_attr *a)
+{
+	struct fill_ctx *fc = ctx;
+	struct stat st;
+
+	fs_stat(&st, a, 0);
+	return fc->fill(fc->buf, name, &st, 0, fc->plus ? FUSE_FILL_DIR_PLUS : 0);
+}
+
+/* A lock directory, or a file created but not committed yet (touch whose
+ * release is still on its way). */
+static void fill_pending(void *ctx, struct pending *p)
+{
+	struct fill_ctx *fc = ctx;
+	struct stat st;
+
+	if (!p->isdir && (!p->dirty || p->failed ||
+			  pk_store_lookup(fs_store, p->folder, p->name, NULL) == PK_OK))
+		return;
+	fs_stat(&st, &p->attr, p->isdir);
+	fc->fill(fc->buf, p->name, &st, 0, fc->plus ? FUSE_FILL_DIR_PLUS : 0);
+}
+
+/* ".", "..", and the fixed child folders of f. */
+static void fill_folders(struct fill_ctx *fc, enum pk_folder f)
+{
+	struct dir_child kids[PK_F_COUNT + 2];
+	int n = path_children(f, kids);
+	struct pk_attr a;
+	struct stat st;
+
+	pk_store_dir_attr(fs_store, f, &a);
+	fs_stat(&st, &a, 1);
+	fc->fill(fc->buf, ".", &st, 0, 0);
+	fc->fill(fc->buf, "..", NULL, 0, 0);
+	for (int i = 0; i < n; i++) {
+		pk_store_dir_attr(fs_store, kids[i].folder, &a);
+		fs_stat(&st, &a, 1);
+		fc->fill(fc->buf, kids[i].name, &st, 0, fc->plus ? FUSE_FILL_DIR_PLUS : 0);
+	}
+}
+
+/* The root's extras: snapshot/ and the views that are switched on. */
+static void fill_extras(struct fill_ctx *fc)
+{
+	const char *names[] = {path_snapshot_dir, path_capath_dir, path_cafile};
+	struct node n;
+	struct stat st;
+	char path[300];
+
+	for (int i = 0; i < 3; i++) {
+		if (!names[i])
+			continue;
+		snprintf(path, sizeof(path), "/%s", names[i]);
+		if (path_resolve(path, &n) == 0 && ro_getattr(&n, &st) == 0)
+			fc->fill(fc->buf, names[i], &st, 0, fc->plus ? FUSE_FILL_DIR_PLUS : 0);
+	}
+}
+
+int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	struct fill_ctx fc = {buf, fill, (flags & FUSE_READDIR_PLUS) != 0};
+	struct node n;
+	int rc = path_resolve(path, &n);
+
+	(void)off;
+	(void)fi;
+	if (rc)
+		return rc;
+	if (n.area != AREA_LIVE)
+		return ro_readdir(&n, buf, fill, fc.plus);
+	if (n.type != NODE_DIR)
+		return name_attr(n.folder, n.name, &(struct stat){0}) ? -ENOENT : -ENOTDIR;
+	fill_folders(&fc, n.folder);
+	if (n.folder == PK_F_ROOT)
+		fill_extras(&fc);
+	pending_each(n.folder, fill_pending, &fc);
+	if (pk_store_list(fs_store, n.folder, fill_entry, &fc) != PK_OK)
+		return -EIO;
+	return 0;
+}
+
+static int fs_statfs(const char *path, struct statvfs *sv)
+{
+	(void)path;
+	if (statvfs(".", sv) != 0)
+		memset(sv, 0, sizeof(*sv));
+	sv->f_namemax = 255;
+	return 0;
+}
+
+/* Links, symlinks and device files have no place in a PKI tree. */
+static int fs_symlink(const char *target, const char *path)
+{
+	struct node n;
+
+	(void)target;
+	int rc = fs_resolve_live(path, &n);
+
+	if (rc || n.type != NODE_NAME)
+		return rc ? rc : -EEXIST;
+	return fs_refuse("symlink", n.folder, n.name, PK_E_PERM,
+			 "symbolic links cannot be stored in a PKI tree");
+}
+
+static int fs_link(const char *from, const char *path)
+{
+	struct node n;
+
+	(void)from;
+	int rc = fs_resolve_live(path, &n);
+
+	if (rc || n.type != NODE_NAME)
+		return rc ? rc : -EEXIST;
+	return fs_refuse("link", n.folder, n.name, PK_E_PERM,
+			 "hard links cannot be made in a PKI tree; copy the file");
+}
+
+static int fs_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	struct node n;
+
+	(void)dev;
+	int rc = fs_resolve_live(path, &n);
+
+	if (rc || n.type != NODE_NAME)
+		return rc ? rc : -EEXIST;
+	return fs_refuse("mknod", n.folder, n.name, PK_E_PERM,
+			 "only regular files can be stored (mode 0%o refused)",
+			 (unsigned)mode);
+}
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	cfg->use_ino = 1;
+	cfg->readdir_ino = 1;
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
+	cfg->negative_timeout = 0;
+	cfg->nullpath_ok = 0;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	inval_start(fuse_get_context()->fuse);
+	return fs_store;
+}
+
+static void fs_destroy(void *data)
+{
+	(void)data;
+	inval_stop();
+}
+
+static const struct fuse_operations operations = {
+	.init = fs_init,
+	.destroy = fs_destroy,
+	.getattr = fs_getattr,
+	.readdir = fs_readdir,
+	.statfs = fs_statfs,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.create = fs_create,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.truncate = fs_truncate,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.utimens = fs_utimens,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.mknod = fs_mknod,
+};
+
+const struct fuse_operations *fs_operations(void)
+{
+	return &operations;
+}
+
+void fs_set_store(struct pk_store *s)
+{
+	fs_store = s;
+	pk_store_on_removed(s, inval_queue, NULL);
+}

@@ -1,0 +1,18 @@
+/*
+ * ops.h: the FUSE operations of the mount.
+ */
+#ifndef PKIFS_FS_OPS_H
+#define PKIFS_FS_OPS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse.h>
+
+#include "pkifs/store.h"
+
+/* The operations table. */
+const struct fuse_operations *fs_operations(void);
+
+/* The store the operations serve (set before the loop starts). */
+void fs_set_store(struct pk_store *s);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * path.c: path resolution for the mount (see path.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "path.h"
+
+/* Aliases: other spellings of a folder that stacks use. */
+static const struct {
+	enum pk_folder parent;
+	const char *leaf;
+	enum pk_folder target;
+} aliases[] = {
+	{PK_F_ROOT, "issuer", PK_F_ISSUERS},     /* OPC UA Part 12, UA-.NET */
+	{PK_F_REJECTED, "certs", PK_F_REJECTED}, /* Part 12, UA-.NET, open62541 */
+};
+
+/* The folder under parent named leaf[0..len), aliases included. */
+static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t len)
+{
+	char name[32];
+
+	if (len >= sizeof(name))
+		return PK_F_NONE;
+	memcpy(name, leaf, len);
+	name[len] = 0;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (aliases[i].parent == parent && strcmp(aliases[i].leaf, name) == 0)
+			return aliases[i].target;
+	return pk_folder_child(parent, name);
+}
+
+const char *path_snapshot_dir = "snapshot";
+const char *path_capath_dir = "capath";
+const char *path_cafile = "cafile.pem";
+
+/* Does the component p[0..len) equal name? */
+static int is(const char *p, size_t len, const char *name)
+{
+	return name && strlen(name) == len && memcmp(p, name, len) == 0;
+}
+
+/* Walk the folders from p down; the last unknown component is a name. */
+static int walk_folders(const char *p, struct node *n)
+{
+	enum pk_folder cur = PK_F_ROOT;
+
+	while (*p == '/')
+		p++;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		enum pk_folder next = child_of(cur, p, len);
+
+		if (len > 255)
+			return -ENAMETOOLONG;
+		if (next == PK_F_NONE) {
+			if (end && end[strspn(end, "/")])
+				return -ENOENT; /* nothing lives below a file */
+			n->type = NODE_NAME;
+			n->folder = cur;
+			n->name = p;
+			return 0;
+		}
+		cur = next;
+		p += len;
+		while (*p == '/')
+			p++;
+	}
+	n->type = NODE_DIR;
+	n->folder = cur;
+	n->name = NULL;
+	return 0;
+}
+
+/* snapshot/[NAME[/live path]] */
+static int resolve_snapshot(const char *p, struct node *n)
+{
+	const char *end;
+	size_t len;
+
+	n->area = AREA_SNAPSHOT;
+	n->snap[0] = 0;
+	n->type = NODE_DIR;
+	n->folder = PK_F_NONE;
+	while (*p == '/')
+		p++;
+	if (!*p)
+		return 0;
+	end = strchr(p, '/');
+	len = end ? (size_t)(end - p) : strlen(p);
+	if (len >= sizeof(n->snap))
+		return -ENAMETOOLONG;
+	memcpy(n->snap, p, len);
+	n->snap[len] = 0;
+	return walk_folders(p + len, n);
+}
+
+/* capath/[NAME] */
+static int resolve_capath(const char *p, struct node *n)
+{
+	while (*p == '/')
+		p++;
+	n->area = AREA_CAPATH;
+	n->folder = PK_F_NONE;
+	n->type = *p ? NODE_NAME : NODE_DIR;
+	n->name = *p ? p : NULL;
+	return *p && strchr(p, '/') ? -ENOENT : 0;
+}
+
+int path_resolve(const char *path, struct node *n)
+{
+	const char *p = path, *end;
+	size_t len;
+
+	while (*p == '/')
+		p++;
+	end = strchr(p, '/');
+	len = end ? (size_t)(end - p) : strlen(p);
+	if (is(p, len, path_snapshot_dir))
+		return resolve_snapshot(p + len, n);
+	if (is(p, len, path_capath_dir))
+		return resolve_capath(p + len, n);
+	if (is(p, len, path_cafile)) {
+		n->area = AREA_CAFILE;
+		n->type = NODE_NAME;
+		n->folder = PK_F_NONE;
+		n->name = p;
+		return end && end[strspn(end, "/")] ? -ENOTDIR : 0;
+	}
+	n->area = AREA_LIVE;
+	return walk_folders(p, n);
+}
+
+int path_children(enum pk_folder f, struct dir_child *out)
+{
+	int n = 0;
+
+	for (int c = 0; c < PK_F_COUNT; c++)
+		if (pk_folder_info(c)->parent == f)
+			out[n++] = (struct dir_child){pk_folder_info(c)->leaf, c};
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (aliases[i].parent == f)
+			out[n++] = (struct dir_child){aliases[i].leaf, aliases[i].target};
+	return n;
+}
+
+void path_format(char *buf, size_t size, enum pk_folder f, const char *name)
+{
+	const char *dir = pk_folder_info(f)->path;
+
+	snprintf(buf, size, "/%s%s%s", dir, *dir && name ? "/" : "", name ? name : "");
+}

@@ -1,0 +1,56 @@
+/*
+ * path.h: from a path in the mount to what it names.
+ *
+ * The live tree is fixed folders (with the aliases issuer/ = issuers/ and
+ * rejected/certs/ = rejected/) and names inside them: files or lock
+ * directories, told apart later by looking the name up. Beside it at the
+ * root: snapshot/ (snapshot/NAME/ is a read-only copy of the live layout),
+ * and the generated views, a CApath directory and a CA file (names set by
+ * mount options, either may be off). This is the only place that splits
+ * paths.
+ */
+#ifndef PKIFS_FS_PATH_H
+#define PKIFS_FS_PATH_H
+
+#include "pkifs/folder.h"
+
+enum area {
+	AREA_LIVE,     /* the PKI tree */
+	AREA_SNAPSHOT, /* snapshot/ and below */
+	AREA_CAPATH,   /* the CApath view directory and its files */
+	AREA_CAFILE,   /* the CA file view */
+};
+
+enum node_type {
+	NODE_DIR,  /* a folder (live or in a snapshot), or a view directory */
+	NODE_NAME, /* a name inside a folder */
+};
+
+struct node {
+	enum area area;
+	enum node_type type;
+	enum pk_folder folder;
+	const char *name; /* NODE_NAME: points into the resolved path */
+	char snap[256];   /* AREA_SNAPSHOT: the snapshot's name ("" = snapshot/) */
+};
+
+/* Names of the root-level extras (NULL: switched off). */
+extern const char *path_snapshot_dir;
+extern const char *path_capath_dir;
+extern const char *path_cafile;
+
+/* Resolve path ("/trusted/certs/x.der"): 0, or -ENOENT / -ENAMETOOLONG. */
+int path_resolve(const char *path, struct node *n);
+
+/* Fixed child folders of f as readdir shows them (aliases included). */
+struct dir_child {
+	const char *name;
+	enum pk_folder folder;
+};
+/* Fill out (room for PK_F_COUNT + 2) and return how many. */
+int path_children(enum pk_folder f, struct dir_child *out);
+
+/* "/trusted/certs/x" for (folder, name) into buf (name may be NULL). */
+void path_format(char *buf, size_t size, enum pk_folder f, const char *name);
+
+#endif

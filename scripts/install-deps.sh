@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install what pkifs needs to build and test on Debian 12, only what is missing.
+# Called by the Makefile when a check fails; safe to run by hand (as root or with sudo).
+set -euo pipefail
+
+pkgs=(build-essential pkg-config libfuse3-dev fuse3 libssl-dev openssl
+      libsqlite3-dev sqlite3 libcmocka-dev python3 python3-pytest rsync
+      valgrind clang)
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
