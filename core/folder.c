@@ -100,6 +100,11 @@ enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o,
 
 	if (o->kind == PK_KIND_EMPTY && folders[f].content != PK_C_NONE)
 		return PK_OK; /* lock files, touch: never trust entries */
+	if (o->kind == PK_KIND_NONE && folders[f].content > PK_C_AUX)
+		return pk_fail(st, PK_E_MALFORMED,
+			       "%s takes PKI objects; this file is neither PEM nor DER "
+			       "(no PEM armor, and it does not start as a DER sequence)",
+			       path);
 	switch (folders[f].content) {
 	case PK_C_NONE:
 		return pk_fail(st, PK_E_PERM,
