@@ -134,6 +134,8 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return name_attr(n.folder, n.name, st);
 	if (pk_store_dir_attr(fs_store, n.folder, &a) != PK_OK)
 		return -EIO;
+	if (n.via_alias)
+		a.ino = PATH_ALIAS_INO(a.ino);
 	fs_stat(st, &a, 1);
 	return 0;
 }
@@ -168,19 +170,23 @@ static void fill_pending(void *ctx, struct pending *p)
 }
 
 /* ".", "..", and the fixed child folders of f. */
-static void fill_folders(struct fill_ctx *fc, enum pk_folder f)
+static void fill_folders(struct fill_ctx *fc, enum pk_folder f, int via_alias)
 {
 	struct dir_child kids[PK_F_COUNT + 2];
-	int n = path_children(f, kids);
+	int n = path_children(f, via_alias, kids);
 	struct pk_attr a;
 	struct stat st;
 
 	pk_store_dir_attr(fs_store, f, &a);
+	if (via_alias)
+		a.ino = PATH_ALIAS_INO(a.ino);
 	fs_stat(&st, &a, 1);
 	fc->fill(fc->buf, ".", &st, 0, 0);
 	fc->fill(fc->buf, "..", NULL, 0, 0);
 	for (int i = 0; i < n; i++) {
 		pk_store_dir_attr(fs_store, kids[i].folder, &a);
+		if (kids[i].alias)
+			a.ino = PATH_ALIAS_INO(a.ino);
 		fs_stat(&st, &a, 1);
 		fc->fill(fc->buf, kids[i].name, &st, 0, fc->plus ? FUSE_FILL_DIR_PLUS : 0);
 	}
@@ -218,7 +224,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		return ro_readdir(&n, buf, fill, fc.plus);
 	if (n.type != NODE_DIR)
 		return name_attr(n.folder, n.name, &(struct stat){0}) ? -ENOENT : -ENOTDIR;
-	fill_folders(&fc, n.folder);
+	fill_folders(&fc, n.folder, n.via_alias);
 	if (n.folder == PK_F_ROOT)
 		fill_extras(&fc);
 	pending_each(n.folder, fill_pending, &fc);

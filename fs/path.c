@@ -17,8 +17,10 @@ static const struct {
 	{PK_F_REJECTED, "certs", PK_F_REJECTED}, /* Part 12, UA-.NET, open62541 */
 };
 
-/* The folder under parent named leaf[0..len), aliases included. */
-static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t len)
+/* The folder under parent named leaf[0..len); aliases only when allowed
+ * (an alias is never followed twice: rejected/certs/certs is nothing). */
+static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t len,
+			       int *via_alias)
 {
 	char name[32];
 
@@ -27,8 +29,11 @@ static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t l
 	memcpy(name, leaf, len);
 	name[len] = 0;
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (aliases[i].parent == parent && strcmp(aliases[i].leaf, name) == 0)
+		if (!*via_alias && aliases[i].parent == parent &&
+		    strcmp(aliases[i].leaf, name) == 0) {
+			*via_alias = 1;
 			return aliases[i].target;
+		}
 	return pk_folder_child(parent, name);
 }
 
@@ -47,12 +52,13 @@ static int walk_folders(const char *p, struct node *n)
 {
 	enum pk_folder cur = PK_F_ROOT;
 
+	n->via_alias = 0;
 	while (*p == '/')
 		p++;
 	while (*p) {
 		const char *end = strchr(p, '/');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		enum pk_folder next = child_of(cur, p, len);
+		enum pk_folder next = child_of(cur, p, len, &n->via_alias);
 
 		if (len > 255)
 			return -ENAMETOOLONG;
@@ -115,6 +121,8 @@ int path_resolve(const char *path, struct node *n)
 	const char *p = path, *end;
 	size_t len;
 
+	n->via_alias = 0;
+	n->snap[0] = 0;
 	while (*p == '/')
 		p++;
 	end = strchr(p, '/');
@@ -134,16 +142,16 @@ int path_resolve(const char *path, struct node *n)
 	return walk_folders(p, n);
 }
 
-int path_children(enum pk_folder f, struct dir_child *out)
+int path_children(enum pk_folder f, int via_alias, struct dir_child *out)
 {
 	int n = 0;
 
 	for (int c = 0; c < PK_F_COUNT; c++)
 		if (pk_folder_info(c)->parent == f)
-			out[n++] = (struct dir_child){pk_folder_info(c)->leaf, c};
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+			out[n++] = (struct dir_child){pk_folder_info(c)->leaf, c, via_alias};
+	for (size_t i = 0; !via_alias && i < sizeof(aliases) / sizeof(aliases[0]); i++)
 		if (aliases[i].parent == f)
-			out[n++] = (struct dir_child){aliases[i].leaf, aliases[i].target};
+			out[n++] = (struct dir_child){aliases[i].leaf, aliases[i].target, 1};
 	return n;
 }
 

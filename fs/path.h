@@ -31,6 +31,7 @@ struct node {
 	enum node_type type;
 	enum pk_folder folder;
 	const char *name; /* NODE_NAME: points into the resolved path */
+	int via_alias;    /* reached through an alias (which is not repeated) */
 	char snap[256];   /* AREA_SNAPSHOT: the snapshot's name ("" = snapshot/) */
 };
 
@@ -46,9 +47,14 @@ int path_resolve(const char *path, struct node *n);
 struct dir_child {
 	const char *name;
 	enum pk_folder folder;
+	int alias; /* reached through an alias: shown with its own inode */
 };
+
+/* Inode of a folder reached through an alias: not the real folder's, so
+ * ls -R and find do not take rejected/certs/ for a loop. */
+#define PATH_ALIAS_INO(ino) ((ino) + 64)
 /* Fill out (room for PK_F_COUNT + 2) and return how many. */
-int path_children(enum pk_folder f, struct dir_child *out);
+int path_children(enum pk_folder f, int via_alias, struct dir_child *out);
 
 /* "/trusted/certs/x" for (folder, name) into buf (name may be NULL). */
 void path_format(char *buf, size_t size, enum pk_folder f, const char *name);

@@ -61,6 +61,8 @@ static int snap_attr(struct node *n, struct pk_attr *a, int *isdir)
 			return -EIO;
 		if (n->folder == PK_F_ROOT)
 			a->mtime_ns = a->ctime_ns = snap.time_ns;
+		if (n->via_alias)
+			a->ino = PATH_ALIAS_INO(a->ino);
 	} else {
 		*isdir = 0;
 		if (pk_snapshot_lookup(fs_store, &snap, n->folder, n->name, a) != PK_OK)
@@ -152,11 +154,11 @@ static int snap_readdir(struct node *n, struct fill *f)
 	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 		return -ENOENT;
 	f->snap = &snap;
-	k = path_children(n->folder, kids);
+	k = path_children(n->folder, n->via_alias, kids);
 	for (int i = 0; i < k; i++) {
 		if (pk_snapshot_dir_attr(fs_store, &snap, kids[i].folder, &a) != PK_OK)
 			continue;
-		a.ino = snap_ino(&snap, a.ino);
+		a.ino = snap_ino(&snap, kids[i].alias ? PATH_ALIAS_INO(a.ino) : a.ino);
 		fs_stat(&st, &a, 1);
 		f->fill(f->buf, kids[i].name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
 	}
