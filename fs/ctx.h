@@ -22,6 +22,9 @@ extern struct pk_store *fs_store;
 /* Resolve a path that is to be changed: -EROFS outside the live tree. */
 int fs_resolve_live(const char *path, struct node *n);
 
+/* Wall-clock time in nanoseconds (new files' mtime). */
+int64_t pk_now_wall(void);
+
 /* Who is calling, from the FUSE request context. */
 void fs_caller(struct pk_caller *c);
 /* Fill st for an entry or a folder. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_snapshot.h"
 #include "mount.h"
 #include "pkifs/audit.h"
 
@@ -24,6 +25,9 @@ static const char usage_main[] =
 	"  mount [--db FILE] MOUNTPOINT [-f] [-d] [-o OPT,...]  mount a store\n"
 	"  umount MOUNTPOINT                                   unmount it\n"
 	"  log --db FILE [-n N]                                print the audit log\n"
+	"  snapshot --db FILE list|create NAME [--at TIME]|delete NAME\n"
+	"  restore --db FILE NAME                              live tree := snapshot\n"
+	"  backup --db FILE OUT.db                             consistent copy of the store\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -202,6 +206,12 @@ int main(int argc, char **argv)
 		return cmd_umount(argc - 1, argv + 1);
 	if (strcmp(argv[1], "log") == 0)
 		return cmd_log(argc - 1, argv + 1);
+	if (strcmp(argv[1], "snapshot") == 0)
+		return cmd_snapshot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return cmd_restore(argc - 1, argv + 1);
+	if (strcmp(argv[1], "backup") == 0)
+		return cmd_backup(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

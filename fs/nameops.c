@@ -164,7 +164,7 @@ int fs_mkdir(const char *path, mode_t mode)
 	a.mode = mode & 07777;
 	a.uid = fc->uid;
 	a.gid = fc->gid;
-	a.mtime_ns = a.ctime_ns = (int64_t)time(NULL) * 1000000000;
+	a.mtime_ns = a.ctime_ns = pk_now_wall();
 	p = pending_new(n.folder, n.name, &a);
 	if (!p)
 		return -ENOMEM;

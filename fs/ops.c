@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctx.h"
@@ -16,6 +17,14 @@
 #include "pkifs/view.h"
 
 struct pk_store *fs_store;
+
+int64_t pk_now_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 void fs_caller(struct pk_caller *c)
 {

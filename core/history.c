@@ -1,0 +1,193 @@
+/*
+ * history.c: restoring a snapshot, pruning old history, backing up.
+ *
+ * Restore keeps the rows that are the same now as at the snapshot (same
+ * row: nothing happened to them since), ends every other live row, and
+ * brings back the rows the snapshot shows that are dead now, all in one
+ * transaction with one audit row. Prune deletes rows that died before the
+ * retention cut-off and that no snapshot shows, a bounded number per
+ * transaction, then the blobs no row uses any more.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pkifs/audit.h"
+#include "pkifs/snapshot.h"
+#include "store_int.h"
+
+/* Run sql with ?1 = a and ?2 = b (either may be unused). */
+static int exec2(struct pk_store *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	if (sqlite3_bind_parameter_count(q) >= 1)
+		sqlite3_bind_int64(q, 1, a);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, b);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Live rows that the snapshot (generation g) does not show. */
+#define NOT_IN_SNAPSHOT                                                                   \
+	" died IS NULL AND NOT (born <= ?1)"
+
+/* End the live rows that differ from snapshot gen g, noting their names. */
+static int end_changed(struct pk_store *s, uint64_t g)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT folder, name FROM entry WHERE"
+				    NOT_IN_SNAPSHOT, -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)g);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		pk_note_removed(s, sqlite3_column_int(q, 0), (const char *)sqlite3_column_text(q, 1));
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return rc;
+	return exec2(s, "UPDATE entry SET died = ?2 WHERE" NOT_IN_SNAPSHOT, (int64_t)g,
+		     (int64_t)s->gen);
+}
+
+/* Bring back, as new rows, what snapshot gen g shows and is dead now. */
+static int revive(struct pk_store *s, uint64_t g)
+{
+	return exec2(s,
+		     "INSERT INTO entry(ino, folder, name, blob, size, mode, uid, gid, mtime,"
+		     " ctime, born) SELECT ino, folder, name, blob, size, mode, uid, gid,"
+		     " mtime, ctime, ?2 FROM entry WHERE born <= ?1 AND died IS NOT NULL"
+		     " AND died > ?1 AND died < ?2",
+		     (int64_t)g, (int64_t)s->gen);
+}
+
+/* The folders' attributes as the snapshot recorded them. */
+static int restore_dirs(struct pk_store *s, const char *name)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "UPDATE dir SET (mode, uid, gid, mtime, ctime) = (SELECT mode,"
+				    " uid, gid, mtime, ctime FROM snapshot_dir d WHERE d.snapshot = ?1"
+				    " AND d.folder = dir.folder) WHERE folder IN (SELECT folder FROM"
+				    " snapshot_dir WHERE snapshot = ?1)",
+				    -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c,
+				const char *name, struct pk_status *st)
+{
+	struct pk_snapshot snap;
+	char note[300];
+	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, PK_OK, note};
+	enum pk_err e;
+	int rc;
+
+	if (pk_snapshot_get(s, name, &snap) != PK_OK)
+		return pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
+	snprintf(note, sizeof(note), "live tree restored from snapshot %s (generation %llu)",
+		 name, (unsigned long long)snap.gen);
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		rc = end_changed(s, snap.gen);
+		if (rc == SQLITE_OK)
+			rc = revive(s, snap.gen);
+		if (rc == SQLITE_OK)
+			rc = restore_dirs(s, name);
+		e = rc == SQLITE_OK ? pk_audit_append(s, &r) : pk_sql_fail(s, rc, st);
+		if (e == PK_OK)
+			e = pk_tx_commit(s, st);
+		else
+			pk_tx_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* One bounded prune step inside a transaction; *deleted gets the count. */
+static int prune_step(struct pk_store *s, int64_t cutoff_ns, unsigned max_rows,
+		      unsigned *deleted)
+{
+	int rc = exec2(s,
+		       "DELETE FROM entry WHERE id IN (SELECT e.id FROM entry e WHERE"
+		       " e.died IS NOT NULL AND e.died <= (SELECT max(gen) FROM audit"
+		       " WHERE time < ?1) AND NOT EXISTS (SELECT 1 FROM snapshot p WHERE"
+		       " e.born <= p.gen AND e.died > p.gen) LIMIT ?2)",
+		       cutoff_ns, max_rows);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	*deleted = (unsigned)sqlite3_changes(s->db);
+	return exec2(s,
+		     "DELETE FROM blob WHERE id IN (SELECT b.id FROM blob b WHERE NOT EXISTS"
+		     " (SELECT 1 FROM entry e WHERE e.blob = b.id) LIMIT ?1)",
+		     max_rows, 0);
+}
+
+enum pk_err pk_history_prune(struct pk_store *s, int64_t retention_ns, unsigned max_rows,
+			     unsigned *deleted)
+{
+	enum pk_err e;
+	int rc;
+
+	*deleted = 0;
+	pthread_mutex_lock(&s->lock);
+	/* a plain transaction: pruning changes no tree, so no generation */
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		rc = prune_step(s, pk_now_ns() - retention_ns, max_rows, deleted);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	e = rc == SQLITE_OK ? PK_OK : pk_sql_fail(s, rc, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_status *st)
+{
+	sqlite3 *out = NULL;
+	sqlite3_backup *b;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc;
+
+	if (fd < 0)
+		return pk_fail(st, errno == EEXIST ? PK_E_EXISTS : PK_E_IO, "cannot create %s: %s",
+			       path, strerror(errno));
+	close(fd);
+	rc = sqlite3_open(path, &out);
+	pthread_mutex_lock(&s->lock);
+	b = rc == SQLITE_OK ? sqlite3_backup_init(out, "main", s->db, "main") : NULL;
+	if (b) {
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+	} else {
+		rc = SQLITE_ERROR;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == SQLITE_DONE)
+		rc = sqlite3_exec(out, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	sqlite3_close(out);
+	if (rc != SQLITE_OK) {
+		unlink(path);
+		return pk_fail(st, PK_E_IO, "backup to %s failed: %s", path, sqlite3_errstr(rc));
+	}
+	return PK_OK;
+}

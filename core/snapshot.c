@@ -1,0 +1,326 @@
+/*
+ * snapshot.c: named generations and the tree as it was at one.
+ *
+ * A row is visible at generation g when born <= g and it was not dead by
+ * then (died IS NULL or died > g). Taking a snapshot writes one row and a
+ * copy of the eleven folder rows: its cost does not grow with the store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkifs/audit.h"
+#include "pkifs/snapshot.h"
+#include "store_int.h"
+
+#define VISIBLE " born <= ?2 AND (died IS NULL OR died > ?2)"
+
+/* Prepare sql (finalized by the caller); NULL on error. */
+static sqlite3_stmt *prep(struct pk_store *s, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	return q;
+}
+
+/* Snapshot names: 1..200 bytes, no '/', no leading '.', no control bytes. */
+static enum pk_err check_name(const char *name, struct pk_status *st)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 200)
+		return pk_fail(st, len ? PK_E_NAMELEN : PK_E_NAME, "snapshot names have 1 to 200 bytes");
+	if (name[0] == '.' || strchr(name, '/'))
+		return pk_fail(st, PK_E_NAME, "snapshot names cannot start with '.' or hold '/'");
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return pk_fail(st, PK_E_NAME, "snapshot names cannot hold control characters");
+	return PK_OK;
+}
+
+/* The generation current at time at_ns (from the audit log). */
+static enum pk_err gen_at(struct pk_store *s, int64_t at_ns, uint64_t *gen,
+			  struct pk_status *st)
+{
+	sqlite3_stmt *q = prep(s, "SELECT max(gen), min(time) FROM audit WHERE time <= ?1");
+	enum pk_err e = PK_OK;
+
+	if (!q)
+		return pk_sql_fail(s, sqlite3_errcode(s->db), st);
+	sqlite3_bind_int64(q, 1, at_ns);
+	if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL)
+		e = pk_fail(st, PK_E_NOENT, "that time is before the store's recorded history");
+	else
+		*gen = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (e == PK_OK && at_ns > pk_now_ns())
+		e = pk_fail(st, PK_E_NOENT, "that time is in the future");
+	return e;
+}
+
+/* Write the snapshot row and its folder rows. */
+static enum pk_err insert_snapshot(struct pk_store *s, const char *name, uint64_t gen,
+				   int64_t time_ns, struct pk_status *st)
+{
+	sqlite3_stmt *q = prep(s, "INSERT INTO snapshot(name, gen, time) VALUES(?1, ?2, ?3)");
+	int rc = SQLITE_ERROR;
+
+	if (q) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)gen);
+		sqlite3_bind_int64(q, 3, time_ns);
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+	}
+	if (rc == SQLITE_CONSTRAINT)
+		return pk_fail(st, PK_E_EXISTS, "snapshot %s exists", name);
+	if (rc != SQLITE_DONE)
+		return pk_sql_fail(s, rc, st);
+	q = prep(s, "INSERT INTO snapshot_dir SELECT ?1, folder, mode, uid, gid, mtime, ctime"
+		    " FROM dir");
+	rc = SQLITE_ERROR;
+	if (q) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q);
+		sqlite3_finalize(q);
+	}
+	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, st);
+}
+
+/* Append an audit row naming the snapshot, in the running transaction. */
+static enum pk_err audit(struct pk_store *s, const struct pk_caller *c, const char *op,
+			 const char *name, enum pk_err err, const char *reason)
+{
+	char note[300];
+	struct pk_audit_rec r = {op, PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, err, note};
+
+	snprintf(note, sizeof(note), "snapshot %s%s%s", name, reason ? ": " : "",
+		 reason ? reason : "");
+	return pk_audit_append(s, &r);
+}
+
+enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c,
+			       const char *name, int64_t at_ns, struct pk_status *st)
+{
+	enum pk_err e = check_name(name, st);
+	uint64_t gen = 0;
+
+	if (e != PK_OK)
+		return e;
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		gen = s->gen - 1; /* the last committed tree */
+		if (at_ns)
+			e = gen_at(s, at_ns, &gen, st);
+		if (e == PK_OK)
+			e = insert_snapshot(s, name, gen, at_ns ? at_ns : pk_now_ns(), st);
+		if (e == PK_OK)
+			e = audit(s, c, "snapshot", name, PK_OK, NULL);
+		if (e == PK_OK)
+			e = pk_tx_commit(s, st);
+		else
+			pk_tx_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c,
+			       const char *name, struct pk_status *st)
+{
+	sqlite3_stmt *q;
+	enum pk_err e;
+	int rc = SQLITE_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		q = prep(s, "DELETE FROM snapshot WHERE name = ?1");
+		if (q) {
+			sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+			rc = sqlite3_step(q);
+			sqlite3_finalize(q);
+		}
+		if (rc != SQLITE_DONE)
+			e = pk_sql_fail(s, rc, st);
+		else if (sqlite3_changes(s->db) == 0)
+			e = pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
+		if (e == PK_OK && (q = prep(s, "DELETE FROM snapshot_dir WHERE snapshot = ?1"))) {
+			sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+			sqlite3_step(q);
+			sqlite3_finalize(q);
+		}
+		if (e == PK_OK)
+			e = audit(s, c, "unsnapshot", name, PK_OK, NULL);
+		if (e == PK_OK)
+			e = pk_tx_commit(s, st);
+		else
+			pk_tx_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_snapshot_get(struct pk_store *s, const char *name, struct pk_snapshot *out)
+{
+	sqlite3_stmt *q;
+	enum pk_err e = PK_E_NOENT;
+
+	pthread_mutex_lock(&s->lock);
+	q = prep(s, "SELECT gen, time FROM snapshot WHERE name = ?1");
+	if (q) {
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			snprintf(out->name, sizeof(out->name), "%s", name);
+			out->gen = (uint64_t)sqlite3_column_int64(q, 0);
+			out->time_ns = sqlite3_column_int64(q, 1);
+			e = PK_OK;
+		}
+		sqlite3_finalize(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_snapshot_list(struct pk_store *s, pk_snapshot_fn fn, void *ctx)
+{
+	struct pk_snapshot *all = NULL, snap;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *q;
+	enum pk_err e = PK_OK;
+
+	/* collect first: fn may call back into the store */
+	pthread_mutex_lock(&s->lock);
+	q = prep(s, "SELECT name, gen, time FROM snapshot ORDER BY name");
+	while (q && sqlite3_step(q) == SQLITE_ROW) {
+		if (n == cap) {
+			struct pk_snapshot *more = realloc(all, (cap = cap ? cap * 2 : 16) * sizeof(*all));
+			if (!more) {
+				e = PK_E_NOMEM;
+				break;
+			}
+			all = more;
+		}
+		snprintf(snap.name, sizeof(snap.name), "%s", sqlite3_column_text(q, 0));
+		snap.gen = (uint64_t)sqlite3_column_int64(q, 1);
+		snap.time_ns = sqlite3_column_int64(q, 2);
+		all[n++] = snap;
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	for (size_t i = 0; e == PK_OK && i < n; i++)
+		if (fn(ctx, &all[i]))
+			break;
+	free(all);
+	return e;
+}
+
+/* Fill a from columns 0..6: ino, mode, uid, gid, mtime, ctime, size. */
+static void attr_of(sqlite3_stmt *q, struct pk_attr *a)
+{
+	a->ino = (uint64_t)sqlite3_column_int64(q, 0);
+	a->mode = (unsigned)sqlite3_column_int(q, 1);
+	a->uid = (unsigned)sqlite3_column_int64(q, 2);
+	a->gid = (unsigned)sqlite3_column_int64(q, 3);
+	a->mtime_ns = sqlite3_column_int64(q, 4);
+	a->ctime_ns = sqlite3_column_int64(q, 5);
+	a->size = (uint64_t)sqlite3_column_int64(q, 6);
+}
+
+enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
+			     enum pk_folder f, const char *name, void **data, size_t *len,
+			     struct pk_attr *a)
+{
+	sqlite3_stmt *q;
+	enum pk_err e = PK_E_NOENT;
+
+	pthread_mutex_lock(&s->lock);
+	q = prep(s, "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"
+		    " WHERE folder = ?1 AND name = ?3 AND" VISIBLE);
+	if (q) {
+		sqlite3_bind_int(q, 1, f);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
+		sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			int64_t blob = sqlite3_column_int64(q, 7);
+			e = PK_OK;
+			if (a)
+				attr_of(q, a);
+			if (data) {
+				sqlite3_stmt *b = prep(s, "SELECT data FROM blob WHERE id = ?1");
+				e = PK_E_IO;
+				if (b) {
+					sqlite3_bind_int64(b, 1, blob);
+					if (sqlite3_step(b) == SQLITE_ROW) {
+						size_t n = (size_t)sqlite3_column_bytes(b, 0);
+						*data = malloc(n ? n : 1);
+						e = *data ? PK_OK : PK_E_NOMEM;
+						if (*data && n)
+							memcpy(*data, sqlite3_column_blob(b, 0), n);
+						*len = n;
+					}
+					sqlite3_finalize(b);
+				}
+			}
+		}
+		sqlite3_finalize(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+enum pk_err pk_snapshot_lookup(struct pk_store *s, const struct pk_snapshot *snap,
+			       enum pk_folder f, const char *name, struct pk_attr *a)
+{
+	return pk_snapshot_read(s, snap, f, name, NULL, NULL, a);
+}
+
+enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *snap,
+				enum pk_folder f, pk_list_fn fn, void *ctx)
+{
+	sqlite3_stmt *q;
+	struct pk_attr a;
+	int rc = SQLITE_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	q = prep(s, "SELECT ino, mode, uid, gid, mtime, ctime, size, name FROM entry"
+		    " WHERE folder = ?1 AND" VISIBLE " ORDER BY name");
+	if (q) {
+		sqlite3_bind_int(q, 1, f);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			attr_of(q, &a);
+			if (fn(ctx, (const char *)sqlite3_column_text(q, 7), &a))
+				break;
+		}
+		sqlite3_finalize(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PK_OK : PK_E_IO;
+}
+
+enum pk_err pk_snapshot_dir_attr(struct pk_store *s, const struct pk_snapshot *snap,
+				 enum pk_folder f, struct pk_attr *a)
+{
+	sqlite3_stmt *q;
+	enum pk_err e = PK_E_NOENT;
+
+	pthread_mutex_lock(&s->lock);
+	q = prep(s, "SELECT 0, mode, uid, gid, mtime, ctime, 0 FROM snapshot_dir"
+		    " WHERE snapshot = ?1 AND folder = ?2");
+	if (q) {
+		sqlite3_bind_text(q, 1, snap->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 2, f);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			attr_of(q, a);
+			a->ino = PK_FOLDER_INO(f);
+			e = PK_OK;
+		}
+		sqlite3_finalize(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
