@@ -1,0 +1,193 @@
+"""snapshot/: point-in-time trees, backup and restore with real rsync."""
+import errno
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BIN, run
+
+VIEWS = ("--exclude=/snapshot", "--exclude=/capath", "--exclude=/cafile.pem")
+
+
+def populate(m, pki):
+    """A store holding every folder kind, auxiliary files and a key."""
+    run("cp", pki / "root-ca.der", m.p("trusted/certs/"))
+    run("cp", pki / "leaf3.pem", m.p("trusted/certs/"))
+    run("cp", pki / "root-ca.crl", m.p("trusted/crl/"))
+    run("cp", pki / "intermediate-ca.pem", m.p("issuers/certs/"))
+    run("cp", pki / "intermediate-ca.crl", m.p("issuers/crl/"))
+    run("cp", pki / "app1.der", m.p("own/certs/"))
+    run("cp", pki / "app1.key.pkcs8.pem", m.p("own/private/private_key.pem"))
+    run("cp", pki / "leaf1.pem", m.p("rejected/"))
+    with open(m.p("own/openssl.cnf"), "w") as f:
+        f.write("[req]\ndistinguished_name = dn\n")
+    open(m.p("mutex"), "w").close()
+    os.utime(m.p("trusted/certs/leaf3.pem"), ns=(1, 1600000000_111111111))
+    os.chmod(m.p("trusted/certs/root-ca.der"), 0o640)
+    os.chown(m.p("own/certs/app1.der"), 1234, 5678)
+    # Folder times well in the past: rsync compares times to the second, so
+    # folders made "now" by a fresh mount or a fresh backup must differ.
+    for i, d in enumerate(["own/certs", "own/private", "own", "trusted/certs", "trusted/crl",
+                           "trusted", "issuers/certs", "issuers/crl", "issuers", "rejected", ""]):
+        os.utime(m.p(d) if d else m.path, ns=(1, 1500000000_000000007 + i * 1000_000000123))
+
+
+def tree(root, skip=()):
+    """{relative path: (mode, uid, gid, mtime_ns, size, bytes)} of files and dirs."""
+    out = {}
+    for d, dirs, files in os.walk(root):
+        rel = os.path.relpath(d, root)
+        if rel.split("/")[0] in skip:
+            dirs[:] = []
+            continue
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            r = os.path.normpath(os.path.join(rel, n))
+            if r.split("/")[0] in skip:
+                continue
+            st = os.lstat(p)
+            data = open(p, "rb").read() if os.path.isfile(p) else None
+            out[r] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns, st.st_size if data is not None else 0, data)
+    return out
+
+
+SKIP = ("snapshot", "capath", "cafile.pem")
+
+
+def test_snapshot_is_a_point_in_time_and_read_only(mnt, pki):
+    populate(mnt, pki)
+    live = tree(mnt.path, SKIP)
+    os.mkdir(mnt.p("snapshot/s1"))
+    run("rm", mnt.p("trusted/certs/leaf3.pem"))
+    run("cp", pki / "leaf2.der", mnt.p("trusted/certs/"))
+    snap = tree(mnt.p("snapshot/s1"))
+    assert snap == live
+    assert "s1" in os.listdir(mnt.p("snapshot"))
+    for attempt in (lambda: open(mnt.p("snapshot/s1/trusted/certs/x.der"), "wb"),
+                    lambda: os.unlink(mnt.p("snapshot/s1/trusted/certs/root-ca.der")),
+                    lambda: os.rename(mnt.p("snapshot/s1/trusted/certs/root-ca.der"),
+                                      mnt.p("snapshot/s1/trusted/certs/y")),
+                    lambda: os.rename(mnt.p("snapshot/s1/trusted/certs/root-ca.der"),
+                                      mnt.p("trusted/certs/y")),
+                    lambda: os.chmod(mnt.p("snapshot/s1/trusted/certs/root-ca.der"), 0o600),
+                    lambda: open(mnt.p("snapshot/s1/own/openssl.cnf"), "r+b"),
+                    lambda: os.mkdir(mnt.p("snapshot/s1/trusted/certs/a.lock"))):
+        with pytest.raises(OSError) as e:
+            attempt()
+        assert e.value.errno == errno.EROFS
+    os.rmdir(mnt.p("snapshot/s1"))
+    assert os.listdir(mnt.p("snapshot")) == []
+
+
+def test_rsync_backup_and_restore_round_trip(mount_factory, pki, workdir):
+    a = mount_factory(name="a")
+    populate(a, pki)
+    os.mkdir(a.p("snapshot/b1"))
+    backup = workdir / "backup"
+    run("rsync", "-a", a.p("snapshot/b1") + "/", f"{backup}/")
+    assert tree(backup) == tree(a.p("snapshot/b1"))
+    r = run("rsync", "-ai", a.p("snapshot/b1") + "/", f"{backup}/")
+    assert r.stdout.strip() == "", "a second backup run transferred: " + r.stdout
+    b = mount_factory(name="b")
+    run("rsync", "-a", f"{backup}/", b.path + "/")
+    restored = tree(b.path, SKIP)
+    want = tree(backup)
+    want.pop(".", None)
+    restored.pop(".", None)
+    assert restored == want
+    assert "paired with" in a.log()
+
+
+def test_rsync_delete_brings_back_the_backup(mnt, pki, workdir):
+    populate(mnt, pki)
+    os.mkdir(mnt.p("snapshot/b1"))
+    backup = workdir / "backup"
+    run("rsync", "-a", mnt.p("snapshot/b1") + "/", f"{backup}/")
+    run("rm", mnt.p("trusted/certs/root-ca.der"))
+    run("cp", pki / "leaf2.der", mnt.p("trusted/certs/"))
+    run("rsync", "-a", "--delete", *VIEWS, f"{backup}/", mnt.path + "/")
+    assert tree(mnt.path, SKIP) | {".": None} == tree(backup) | {".": None}
+
+
+def test_one_file_back_with_cp_a(mnt, pki):
+    populate(mnt, pki)
+    os.mkdir(mnt.p("snapshot/b1"))
+    run("rm", mnt.p("trusted/certs/leaf3.pem"))
+    run("cp", "-a", mnt.p("snapshot/b1/trusted/certs/leaf3.pem"), mnt.p("trusted/certs/"))
+    st = os.stat(mnt.p("trusted/certs/leaf3.pem"))
+    assert st.st_mtime_ns == 1600000000_111111111
+    assert open(mnt.p("trusted/certs/leaf3.pem"), "rb").read() == (pki / "leaf3.pem").read_bytes()
+
+
+def test_cli_snapshot_at_time_is_the_undo_for_rm(mnt, pki):
+    populate(mnt, pki)
+    time.sleep(1.1)
+    before_rm = int(time.time())
+    time.sleep(1.1)
+    run("rm", "-r", *[mnt.p("trusted/certs", n) for n in os.listdir(mnt.p("trusted/certs"))])
+    assert os.listdir(mnt.p("trusted/certs")) == []
+    run(BIN, "snapshot", "--db", mnt.db, "create", "undo", "--at", f"@{before_rm}")
+    assert sorted(os.listdir(mnt.p("snapshot/undo/trusted/certs"))) == ["leaf3.pem", "root-ca.der"]
+    out = run(BIN, "snapshot", "--db", mnt.db, "list").stdout
+    assert out.startswith("undo\t")
+    run(BIN, "restore", "--db", mnt.db, "undo")
+    deadline = time.time() + 5
+    while time.time() < deadline and len(os.listdir(mnt.p("trusted/certs"))) < 2:
+        time.sleep(0.2)
+    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["leaf3.pem", "root-ca.der"]
+    assert open(mnt.p("trusted/certs/leaf3.pem"), "rb").read() == (pki / "leaf3.pem").read_bytes()
+    assert " restore " in mnt.log()
+    r = run(BIN, "snapshot", "--db", mnt.db, "create", "bad/name", check=False)
+    assert r.returncode != 0 and "snapshot names" in r.stderr
+
+
+def test_backup_file_mounts(mount_factory, pki, workdir):
+    a = mount_factory(name="a")
+    populate(a, pki)
+    os.mkdir(a.p("snapshot/keep"))
+    out = workdir / "copy.db"
+    run(BIN, "backup", "--db", a.db, out)
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+    r = run("sqlite3", out, "PRAGMA integrity_check", check=False)
+    if r.returncode == 0:
+        assert r.stdout.strip() == "ok"
+    c = mount_factory(name="c")
+    c.umount()
+    c.db = str(out)
+    c.mount()
+    assert tree(c.path, SKIP) == tree(a.path, SKIP)
+    assert os.listdir(c.p("snapshot")) == ["keep"]
+
+
+def test_snapshot_during_concurrent_writes_is_consistent(mnt, pki, workdir):
+    """Each writer moves one certificate back and forth between rejected and
+    trusted: a consistent snapshot holds each certificate exactly once."""
+    names = ["leaf1.der", "leaf2.der", "leaf3.der", "app1.der", "app2.der", "ec-app.der"]
+    for n in names:
+        run("cp", pki / n, mnt.p("rejected", n))
+    stop = threading.Event()
+
+    def flip(n):
+        a, b = mnt.p("rejected", n), mnt.p("trusted/certs", n)
+        while not stop.is_set():
+            os.rename(a, b)
+            os.rename(b, a)
+
+    threads = [threading.Thread(target=flip, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(10):
+            os.mkdir(mnt.p("snapshot", f"c{i}"))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    for i in range(10):
+        seen = os.listdir(mnt.p("snapshot", f"c{i}", "rejected")) + \
+            os.listdir(mnt.p("snapshot", f"c{i}", "trusted/certs"))
+        seen = [s for s in seen if s != "certs"]
+        assert sorted(seen) == sorted(names), f"snapshot c{i}: {seen}"
