@@ -158,6 +158,7 @@ enum pk_err dir_touch(struct pk_store *s, enum pk_folder f)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_DIR_TOUCH);
 
+	pk_note_removed(s, f, NULL); /* generated views depend on the folder */
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_int64(q, 2, pk_now_ns());

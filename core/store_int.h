@@ -64,7 +64,8 @@ void pk_tx_rollback(struct pk_store *s);
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);
 
-/* Remember that f/name disappeared as a side effect (eviction, refresh). */
+/* Remember that f/name disappeared as a side effect (eviction, refresh),
+ * or with name NULL that folder f changed. */
 void pk_note_removed(struct pk_store *s, enum pk_folder f, const char *name);
 
 #endif

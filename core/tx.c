@@ -79,8 +79,11 @@ void pk_note_removed(struct pk_store *s, enum pk_folder f, const char *name)
 		s->removed = r;
 		s->cap_removed = cap;
 	}
+	for (size_t i = 0; !name && i < s->n_removed; i++)
+		if (s->removed[i].f == f && !s->removed[i].name)
+			return; /* folder already noted */
 	s->removed[s->n_removed].f = f;
-	s->removed[s->n_removed].name = strdup(name);
-	if (s->removed[s->n_removed].name)
+	s->removed[s->n_removed].name = name ? strdup(name) : NULL;
+	if (!name || s->removed[s->n_removed].name)
 		s->n_removed++;
 }

@@ -94,6 +94,20 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	char path[512], alias[600];
 
 	(void)ctx;
+	if (!name) {
+		/* a folder changed: the views made from it changed too */
+		if (f < PK_F_TRUSTED_CERTS || f > PK_F_ISSUERS_CRL)
+			return;
+		if (path_cafile) {
+			snprintf(path, sizeof(path), "/%s", path_cafile);
+			push(path);
+		}
+		if (path_capath_dir) {
+			snprintf(path, sizeof(path), "/%s", path_capath_dir);
+			push(path);
+		}
+		return;
+	}
 	path_format(path, sizeof(path), f, name);
 	push(path);
 	/* the same entry under its other spelling */

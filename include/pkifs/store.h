@@ -36,7 +36,8 @@ struct pk_store_opts {
 	int readonly; /* open for reading only (pkifs log) */
 };
 
-/* Called after a commit for each name a change removed as a side effect. */
+/* Called after a commit for each name a change removed as a side effect,
+ * and with name NULL for each folder whose content changed. */
 typedef void (*pk_removed_fn)(void *ctx, enum pk_folder f, const char *name);
 
 enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
