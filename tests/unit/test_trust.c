@@ -293,6 +293,8 @@ static void reopen_keeps_everything(void **state)
 	struct pk_status st;
 	struct pk_attr a, b;
 
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "a", "leaf1.der", &st), PK_OK);
 	assert_int_equal(pk_store_lookup(s, PK_F_TRUSTED_CERTS, "a", &a), PK_OK);
 	pk_store_close(s);
