@@ -56,10 +56,13 @@ integration: $(B)/pkifs $(B)/testpki/.done
 	PKIFS_BIN=$(CURDIR)/$(B)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  $(PYTEST) -q -p no:cacheprovider tests/integration
 
-test: unit integration
+# Everything: unit tests (ASan+UBSan), the mount tests against the release
+# build and again against an ASan+UBSan daemon, and a mounted session under
+# valgrind memcheck.
+test: unit integration test-asan valgrind
 
 asan: $(BA)/pkifs
-test-asan: $(BA)/pkifs $(B)/testpki/.done unit
+test-asan: $(BA)/pkifs $(B)/testpki/.done
 	PKIFS_BIN=$(CURDIR)/$(BA)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  PKIFS_SANITIZED=1 $(PYTEST) -q -p no:cacheprovider tests/integration
 
