@@ -15,7 +15,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
-.PHONY: all deps test unit integration asan test-asan valgrind run stop lint clean
+.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke run stop lint clean
 
 all: $(B)/pkifs
 
@@ -59,12 +59,25 @@ integration: $(B)/pkifs $(B)/testpki/.done
 # Everything: unit tests (ASan+UBSan), the mount tests against the release
 # build and again against an ASan+UBSan daemon, and a mounted session under
 # valgrind memcheck.
-test: unit integration test-asan valgrind
+test: unit integration test-asan valgrind bench-smoke
 
 asan: $(BA)/pkifs
 test-asan: $(BA)/pkifs $(B)/testpki/.done
 	PKIFS_BIN=$(CURDIR)/$(BA)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  PKIFS_SANITIZED=1 $(PYTEST) -q -p no:cacheprovider tests/integration
+
+$(B)/gencerts: scripts/gencerts.c | $(B)/.deps
+	$(CC) $(WARN) -O2 -o $@ $< -lcrypto
+
+# Benchmark: tmpfs, bindfs over tmpfs and pkifs side by side (not a test).
+bench: $(B)/pkifs $(B)/gencerts
+	/usr/bin/python3 scripts/bench.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
+	  --n $${BENCH_N:-10000} --big $${BENCH_BIG:-100000} --json $(B)/bench.json
+
+# A small run of the benchmark, so it keeps working (part of make test).
+bench-smoke: $(B)/pkifs $(B)/gencerts
+	/usr/bin/python3 scripts/bench.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
+	  --n 200 --moves 50 --json $(B)/bench-smoke.json
 
 valgrind: $(B)/pkifs $(B)/testpki/.done
 	scripts/valgrind-run.sh $(B)/pkifs $(B)/testpki
