@@ -171,8 +171,10 @@ enum pk_err pk_object_parse(const void *data, size_t len, struct pk_object *out,
 	}
 	if (memmem(p, len, "-----BEGIN ", 11))
 		e = parse_pem(p, len, out, st);
-	else if (p[0] == 0x30)
+	else if (p[0] == 0x30) {
 		e = parse_der(p, len, out, st);
+		out->der = e == PK_OK;
+	}
 	else
 		e = PK_OK; /* PK_KIND_NONE: not a PKI object */
 	ERR_clear_error();
