@@ -1,0 +1,231 @@
+/*
+ * test_snapshot.c: snapshots, history, restore, prune and backup on a real
+ * SQLite file, with auxiliary files (own/ takes any bytes) and real
+ * certificates from the test PKI.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pkifs/snapshot.h"
+
+static const struct pk_caller me = {0, 0, 1, "unit"};
+static char dbpath[256];
+
+static int setup(void **state)
+{
+	struct pk_store_opts o = {.create = 1};
+	struct pk_status st;
+	struct pk_store *s;
+
+	snprintf(dbpath, sizeof(dbpath), "/tmp/pkifs-snap-%d.db", (int)getpid());
+	unlink(dbpath);
+	pk_limits_default(&o.limits);
+	assert_int_equal(pk_store_open(dbpath, &o, &s, &st), PK_OK);
+	*state = s;
+	return 0;
+}
+
+static void rm_db(const char *path)
+{
+	char p[300];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
+static int teardown(void **state)
+{
+	pk_store_close(*state);
+	rm_db(dbpath);
+	return 0;
+}
+
+/* Put text as own/name (auxiliary files take any bytes). */
+static void put(struct pk_store *s, const char *name, const char *text)
+{
+	struct pk_file f = {.data = text, .len = strlen(text), .attr = {.mode = 0644}};
+	struct pk_status st;
+
+	assert_int_equal(pk_trust_put(s, &me, PK_F_OWN, name, &f, 0, &st), PK_OK);
+}
+
+/* The bytes of own/name at snapshot snap, as a malloc'd string. */
+static char *at(struct pk_store *s, const char *snap, const char *name)
+{
+	struct pk_snapshot sn;
+	void *data;
+	size_t len;
+	char *str;
+
+	assert_int_equal(pk_snapshot_get(s, snap, &sn), PK_OK);
+	if (pk_snapshot_read(s, &sn, PK_F_OWN, name, &data, &len, NULL) != PK_OK)
+		return NULL;
+	str = calloc(1, len + 1);
+	memcpy(str, data, len);
+	free(data);
+	return str;
+}
+
+static int count(void *ctx, const char *name, const struct pk_attr *a)
+{
+	(void)name;
+	(void)a;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void snapshot_shows_its_time(void **state)
+{
+	struct pk_store *s = *state;
+	struct pk_status st;
+	struct pk_attr a = {.mode = 0600};
+	struct pk_snapshot sn;
+	char *v;
+	int n = 0;
+
+	put(s, "a", "one");
+	put(s, "b", "bee");
+	assert_int_equal(pk_snapshot_create(s, &me, "s1", 0, &st), PK_OK);
+	assert_int_equal(pk_snapshot_create(s, &me, "s1", 0, &st), PK_E_EXISTS);
+	put(s, "a", "two");
+	assert_int_equal(pk_trust_remove(s, &me, PK_F_OWN, "b", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_OWN, "a", PK_F_OWN, "c", 0, &st), PK_OK);
+	assert_int_equal(pk_trust_setattr(s, &me, PK_F_OWN, "c", &a, PK_SET_MODE, &st), PK_OK);
+	assert_string_equal(v = at(s, "s1", "a"), "one");
+	free(v);
+	assert_string_equal(v = at(s, "s1", "b"), "bee");
+	free(v);
+	assert_null(at(s, "s1", "c"));
+	assert_int_equal(pk_snapshot_get(s, "s1", &sn), PK_OK);
+	assert_int_equal(pk_snapshot_lookup(s, &sn, PK_F_OWN, "a", &a), PK_OK);
+	assert_int_equal(a.mode, 0644);
+	assert_int_equal(pk_snapshot_entries(s, &sn, PK_F_OWN, count, &n), PK_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(pk_snapshot_create(s, &me, "bad/name", 0, &st), PK_E_NAME);
+	assert_int_equal(pk_snapshot_delete(s, &me, "s1", &st), PK_OK);
+	assert_int_equal(pk_snapshot_get(s, "s1", &sn), PK_E_NOENT);
+}
+
+/* Seconds taken to create one snapshot. */
+static double create_time(struct pk_store *s, const char *name)
+{
+	struct timespec a, b;
+	struct pk_status st;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(pk_snapshot_create(s, &me, name, 0, &st), PK_OK);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+static void creation_cost_does_not_grow(void **state)
+{
+	struct pk_store *s = *state;
+	char name[32];
+	double small, large;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "f%05d", i);
+		put(s, name, name);
+	}
+	small = create_time(s, "small");
+	for (int i = 100; i < 10000; i++) {
+		snprintf(name, sizeof(name), "f%05d", i);
+		put(s, name, name);
+	}
+	large = create_time(s, "large");
+	/* a figure, not an assertion: tests never assert on time */
+	print_message("snapshot creation: %.3f ms at 100 entries, %.3f ms at 10,000\n",
+		      small * 1e3, large * 1e3);
+}
+
+static void at_time_undoes_rm_and_restore_brings_it_back(void **state)
+{
+	struct pk_store *s = *state;
+	struct pk_status st;
+	struct pk_attr before, after;
+	int64_t t;
+	char *v;
+
+	put(s, "key.cnf", "precious");
+	assert_int_equal(pk_store_lookup(s, PK_F_OWN, "key.cnf", &before), PK_OK);
+	usleep(20000);
+	t = (int64_t)time(NULL) * 1000000000LL + 999999999LL; /* end of this second */
+	sleep(1);
+	assert_int_equal(pk_trust_remove(s, &me, PK_F_OWN, "key.cnf", &st), PK_OK);
+	put(s, "new.cnf", "later");
+	assert_int_equal(pk_snapshot_create(s, &me, "undo", t, &st), PK_OK);
+	assert_string_equal(v = at(s, "undo", "key.cnf"), "precious");
+	free(v);
+	assert_null(at(s, "undo", "new.cnf"));
+	assert_int_equal(pk_snapshot_create(s, &me, "future", t + 3600000000000LL, &st), PK_E_NOENT);
+	assert_int_equal(pk_snapshot_restore(s, &me, "undo", &st), PK_OK);
+	assert_int_equal(pk_store_lookup(s, PK_F_OWN, "key.cnf", &after), PK_OK);
+	assert_int_equal(after.ino, before.ino);
+	assert_int_equal(after.mtime_ns, before.mtime_ns);
+	assert_int_equal(pk_store_lookup(s, PK_F_OWN, "new.cnf", NULL), PK_E_NOENT);
+}
+
+static void prune_keeps_pinned_history(void **state)
+{
+	struct pk_store *s = *state;
+	struct pk_status st;
+	unsigned deleted = 0;
+	char *v;
+
+	put(s, "x", "v1");
+	assert_int_equal(pk_snapshot_create(s, &me, "pin", 0, &st), PK_OK);
+	put(s, "x", "v2");
+	put(s, "x", "v3");
+	usleep(10000);
+	assert_int_equal(pk_history_prune(s, 1, 1000, &deleted), PK_OK);
+	assert_int_equal(deleted, 1); /* v2: dead, old, shown by no snapshot */
+	assert_string_equal(v = at(s, "pin", "x"), "v1");
+	free(v);
+	assert_int_equal(pk_history_prune(s, 1, 1000, &deleted), PK_OK);
+	assert_int_equal(deleted, 0);
+}
+
+static void backup_is_a_store(void **state)
+{
+	struct pk_store_opts o = {.readonly = 1};
+	struct pk_store *s = *state, *copy;
+	struct pk_status st;
+	char path[300], *v;
+
+	put(s, "x", "kept");
+	assert_int_equal(pk_snapshot_create(s, &me, "in-backup", 0, &st), PK_OK);
+	snprintf(path, sizeof(path), "%s.backup", dbpath);
+	rm_db(path);
+	assert_int_equal(pk_store_backup(s, path, &st), PK_OK);
+	assert_int_equal(pk_store_backup(s, path, &st), PK_E_EXISTS);
+	pk_limits_default(&o.limits);
+	assert_int_equal(pk_store_open(path, &o, &copy, &st), PK_OK);
+	assert_string_equal(v = at(copy, "in-backup", "x"), "kept");
+	free(v);
+	pk_store_close(copy);
+	rm_db(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(snapshot_shows_its_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(creation_cost_does_not_grow, setup, teardown),
+		cmocka_unit_test_setup_teardown(at_time_undoes_rm_and_restore_brings_it_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(prune_keeps_pinned_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(backup_is_a_store, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
