@@ -69,10 +69,11 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_ENTRY_INSERT] = "INSERT INTO entry(ino, folder, name, blob, size, mode,"
 			   " uid, gid, mtime, ctime, born)"
 			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[Q_ENTRY_BY_THUMB] = "SELECT e.name FROM blob b JOIN entry e ON e.blob = b.id"
+	/* CROSS JOIN: look the blob up by its index first, never scan a folder */
+	[Q_ENTRY_BY_THUMB] = "SELECT e.name FROM blob b CROSS JOIN entry e ON e.blob = b.id"
 			     " WHERE b.thumb = ?2 AND e.folder = ?1 AND e.died IS NULL"
 			     " AND b.kind = 2 AND e.name <> ?3 LIMIT 1",
-	[Q_ENTRY_BY_PUBKEY] = "SELECT e.name FROM blob b JOIN entry e ON e.blob = b.id"
+	[Q_ENTRY_BY_PUBKEY] = "SELECT e.name FROM blob b CROSS JOIN entry e ON e.blob = b.id"
 			      " WHERE b.pubkey = ?2 AND e.folder = ?1 AND e.died IS NULL"
 			      " LIMIT 1",
 	[Q_ENTRY_COUNT] = "SELECT count(*) FROM entry WHERE folder = ?1 AND died IS NULL",
@@ -85,7 +86,7 @@ static const char *const stmt_sql[Q_COUNT] = {
 			  " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[Q_BLOB_DATA] = "SELECT data FROM blob WHERE id = ?1",
 	[Q_CA_BY_HASH] = "SELECT b.data, e.folder, e.name FROM blob b"
-			 " JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
+			 " CROSS JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
 			 " AND b.kind = 2 AND e.died IS NULL AND e.folder IN (?2, ?3)",
 	[Q_DIR_GET] = "SELECT mode, uid, gid, mtime, ctime FROM dir WHERE folder = ?1",
 	[Q_DIR_TOUCH] = "UPDATE dir SET mtime = ?2, ctime = ?2 WHERE folder = ?1",

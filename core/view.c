@@ -9,16 +9,15 @@
 #include "pkifs/view.h"
 #include "store_int.h"
 
-/* Members of the views: certificates (kind 2) and CRLs (kind 3). The ?1
- * hash selects one group; without it (NULL) every member is listed. */
+/* Members of the views: certificates (kind 2) and CRLs (kind 3), all of
+ * them, or one hash group found through the blob's hash index. */
 static const char member_sql[] =
 	"SELECT b.kind, CASE b.kind WHEN 2 THEN b.subject_hash ELSE b.issuer_hash END"
 	" AS h, e.ino, e.mtime, e.ctime, b.data, b.thumb, e.uid, e.gid"
-	" FROM entry e JOIN blob b ON b.id = e.blob WHERE e.died IS NULL"
+	" FROM %s WHERE e.died IS NULL"
 	" AND ((b.kind = 2 AND (e.folder = %d OR (e.folder = %d AND b.is_ca"
 	"      AND NOT b.self_signed)))"
-	"  OR (b.kind = 3 AND e.folder IN (%d, %d)))"
-	" AND (?1 IS NULL OR (h = ?1 AND b.kind = ?2))"
+	"  OR (b.kind = 3 AND e.folder IN (%d, %d))) %s"
 	" ORDER BY h, b.kind, e.ino";
 
 /* Called for each member in name order with its view name and PEM. */
@@ -84,20 +83,23 @@ static int visit(struct walk *w, sqlite3_stmt *q)
 static enum pk_err walk(struct pk_store *s, int64_t hash, int kind, member_fn fn,
 			void *ctx)
 {
-	char sql[sizeof(member_sql) + 32];
+	char sql[sizeof(member_sql) + 128];
 	struct walk w = {.fn = fn, .ctx = ctx, .kind = -1};
+	const char *filter = hash < 0 ? ""
+			     : kind == PK_KIND_CERT ? "AND b.kind = 2 AND b.subject_hash = ?1"
+						    : "AND b.kind = 3 AND b.issuer_hash = ?1";
 	sqlite3_stmt *q;
 	int rc;
 
-	snprintf(sql, sizeof(sql), member_sql, PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS,
-		 PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL);
+	snprintf(sql, sizeof(sql), member_sql,
+		 hash < 0 ? "entry e JOIN blob b ON b.id = e.blob"
+			  : "blob b CROSS JOIN entry e ON e.blob = b.id",
+		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL, filter);
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	if (rc == SQLITE_OK) {
-		if (hash >= 0) {
+		if (hash >= 0)
 			sqlite3_bind_int64(q, 1, hash);
-			sqlite3_bind_int(q, 2, kind);
-		}
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW && !visit(&w, q))
 			;
 		sqlite3_finalize(q);
