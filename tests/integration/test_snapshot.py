@@ -191,3 +191,16 @@ def test_snapshot_during_concurrent_writes_is_consistent(mnt, pki, workdir):
             os.listdir(mnt.p("snapshot", f"c{i}", "trusted/certs"))
         seen = [s for s in seen if s != "certs"]
         assert sorted(seen) == sorted(names), f"snapshot c{i}: {seen}"
+
+
+def test_automatic_snapshots_keep_a_count(mount_factory, pki):
+    m = mount_factory("autosnapshot=1s,autosnapshot_keep=2")
+    run("cp", pki / "leaf1.der", m.p("trusted/certs/"))
+    deadline = time.time() + 15
+    while time.time() < deadline and len(os.listdir(m.p("snapshot"))) < 2:
+        time.sleep(0.3)
+    time.sleep(2.5)
+    autos = [n for n in os.listdir(m.p("snapshot")) if n.startswith("auto-")]
+    assert len(autos) == 2, autos
+    for a in autos:
+        assert os.listdir(m.p("snapshot", a, "trusted/certs")) == ["leaf1.der"]
