@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "viewsink.h"
 
 /* The pending record that path or fi designates, with a reference. */
 static struct pending *pending_of(struct node *n, struct fuse_file_info *fi)
@@ -44,8 +45,11 @@ static int setattr(const char *path, struct fuse_file_info *fi,
 	struct pk_caller c;
 	struct pending *p;
 	struct node n;
-	int rc = fs_resolve_live(path, &n);
+	int rc = path_resolve(path, &n);
 
+	if (rc == 0 && is_view(&n))
+		return sink_setattr(&n, a, which);
+	rc = fs_resolve_live(path, &n);
 	if (rc)
 		return rc;
 	p = pending_of(&n, fi);

@@ -14,10 +14,13 @@
 
 #include "ctx.h"
 #include "roops.h"
+#include "viewsink.h"
 
 /* Largest file folder f accepts (its cap; 0: no files). */
 static size_t cap_of(enum pk_folder f)
 {
+	if ((int)f >= PK_F_COUNT) /* a dropped write into a view */
+		return pk_store_limits(fs_store)->aux_max;
 	return pk_folder_max_size(pk_store_limits(fs_store), f);
 }
 
@@ -40,8 +43,13 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	struct pk_attr a = {0};
 	struct pending *p;
 	struct node n;
-	int rc = fs_resolve_live(path, &n);
+	int rc = path_resolve(path, &n);
 
+	if (rc == 0 && is_view(&n)) {
+		rc = sink_create(&n, mode, &p);
+		return rc ? rc : attach(fi, p, NULL, 0);
+	}
+	rc = fs_resolve_live(path, &n);
 	if (rc)
 		return rc;
 	if (n.type != NODE_NAME)
@@ -104,6 +112,8 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 
 	if (rc)
 		return rc;
+	if (n.area != AREA_LIVE && (p = sink_get(&n)))
+		return attach(fi, p, NULL, 0);
 	if (n.area != AREA_LIVE) {
 		char *data = NULL;
 		size_t len = 0;

@@ -14,6 +14,7 @@
 
 #include "ctx.h"
 #include "roops.h"
+#include "viewsink.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -38,8 +39,11 @@ int fs_unlink(const char *path)
 	struct pk_caller c;
 	struct pending *p;
 	struct node n;
-	int rc = resolve_name(path, &n), staged = 0;
+	int rc = path_resolve(path, &n), staged = 0;
 
+	if (rc == 0 && is_view(&n))
+		return sink_unlink(&n);
+	rc = resolve_name(path, &n);
 	if (rc)
 		return rc == -EBUSY ? -EISDIR : rc;
 	p = pending_get(n.folder, n.name);
@@ -106,8 +110,13 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 	struct pk_caller c;
 	struct node a, b;
 	struct pending *p;
-	int rc = resolve_name(from, &a);
+	int rc = path_resolve(from, &a);
 
+	if (!rc)
+		rc = path_resolve(to, &b);
+	if (!rc && is_view(&b))
+		return sink_rename(&a, &b);
+	rc = resolve_name(from, &a);
 	if (!rc)
 		rc = resolve_name(to, &b);
 	if (rc)

@@ -19,6 +19,7 @@
 #include "pkifs/snapshot.h"
 #include "pkifs/view.h"
 #include "roops.h"
+#include "viewsink.h"
 
 /* An inode number inside snapshot snap, distinct from the live tree's. */
 static uint64_t snap_ino(const struct pk_snapshot *snap, uint64_t ino)
@@ -93,7 +94,17 @@ int ro_getattr(struct node *n, struct stat *st)
 	char *pem = NULL;
 	size_t len = 0;
 	int rc = 0, isdir = n->type == NODE_DIR;
+	struct pending *p = sink_get(n);
 
+	if (p) { /* a temporary file being dropped into the view */
+		pending_lock();
+		a = p->attr;
+		a.size = p->len;
+		pending_unlock();
+		pending_put(p);
+		fs_stat(st, &a, 0);
+		return 0;
+	}
 	if (n->area == AREA_SNAPSHOT)
 		rc = snap_attr(n, &a, &isdir);
 	else if (n->area == AREA_CAPATH && isdir)

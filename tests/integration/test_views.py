@@ -1,5 +1,6 @@
 """capath/ and cafile.pem: OpenSSL-style views of the trust list, driven by
 openssl verify and a real mosquitto broker."""
+import errno
 import os
 import shutil
 import socket
@@ -102,16 +103,35 @@ def test_cafile_size_and_mtime_move(mnt, pki):
     assert st2.st_size == len(open(mnt.p("cafile.pem"), "rb").read()) < st1.st_size
 
 
-def test_views_read_only_and_not_in_snapshots(mnt, pki):
+def test_views_cannot_be_changed_and_are_not_in_snapshots(mnt, pki):
     trust_hierarchy(mnt, pki)
-    name = os.listdir(mnt.p("capath"))[0]
-    for bad in (lambda: open(mnt.p("capath", name), "wb"), lambda: open(mnt.p("cafile.pem"), "wb"),
-                lambda: os.unlink(mnt.p("capath", name)),
-                lambda: open(mnt.p("capath", "x.0"), "wb")):
-        with pytest.raises(OSError):
+    names = sorted(os.listdir(mnt.p("capath")))
+    bundle = open(mnt.p("cafile.pem"), "rb").read()
+    for bad in (lambda: open(mnt.p("capath", names[0]), "wb"), lambda: open(mnt.p("cafile.pem"), "wb")):
+        with pytest.raises(OSError) as e:
             bad()
+        assert e.value.errno == errno.EROFS
+    # removals and new files are accepted and dropped (see the rsync test)
+    os.unlink(mnt.p("capath", names[0]))
+    with open(mnt.p("capath", "00000000.0"), "wb") as f:
+        f.write(b"junk")
+    assert sorted(os.listdir(mnt.p("capath"))) == names
+    assert open(mnt.p("cafile.pem"), "rb").read() == bundle
     os.mkdir(mnt.p("snapshot/s"))
     assert sorted(os.listdir(mnt.p("snapshot/s"))) == ["issuer", "issuers", "own", "rejected", "trusted"]
+
+
+def test_rsync_restore_of_a_tree_with_views_succeeds(mount_factory, pki, workdir):
+    a = mount_factory(name="a")
+    trust_hierarchy(a, pki)
+    backup = workdir / "full"
+    run("rsync", "-a", "--exclude=/snapshot", a.path + "/", f"{backup}/")
+    assert (backup / "cafile.pem").exists() and os.listdir(backup / "capath")
+    b = mount_factory(name="b")
+    run("rsync", "-a", f"{backup}/", b.path + "/")  # exit 0: the views are skipped
+    assert sorted(os.listdir(b.p("capath"))) == sorted(os.listdir(a.p("capath")))
+    assert open(b.p("cafile.pem"), "rb").read() == open(a.p("cafile.pem"), "rb").read()
+    run("rsync", "-a", "--delete", "--exclude=/snapshot", f"{backup}/", b.path + "/")
 
 
 def test_views_renamed_or_off(mount_factory, pki):

@@ -1,0 +1,101 @@
+/*
+ * viewsink.c: writes into the generated views are accepted and dropped.
+ *
+ * The views are generated, never stored, and a restore ignores them: an
+ * `rsync -a` of a backup that holds capath/ and cafile.pem must not fail
+ * the whole run on them. So inside the views a temporary file can be made,
+ * written, given times and modes, and renamed over a view name, and view
+ * names can be "removed" or touched — all without effect on the views,
+ * which stay what the store makes them. Snapshots, by contrast, are EROFS.
+ */
+#include <errno.h>
+
+#include "ctx.h"
+#include "viewsink.h"
+
+/* Sink files live in the pending table under a folder id no folder has. */
+#define SINK_FOLDER ((enum pk_folder)PK_F_COUNT)
+
+int is_view(const struct node *n)
+{
+	return n->area == AREA_CAPATH || n->area == AREA_CAFILE;
+}
+
+struct pending *sink_get(const struct node *n)
+{
+	if (n->area != AREA_CAPATH || n->type != NODE_NAME)
+		return NULL;
+	return pending_get(SINK_FOLDER, n->name);
+}
+
+int sink_create(const struct node *n, mode_t mode, struct pending **out)
+{
+	struct fuse_context *fc = fuse_get_context();
+	struct pk_attr a = {0};
+	struct pending *p;
+
+	if (n->area != AREA_CAPATH || n->type != NODE_NAME)
+		return -EROFS;
+	a.ino = pk_store_new_ino(fs_store);
+	a.mode = mode & 07777;
+	a.uid = fc->uid;
+	a.gid = fc->gid;
+	a.mtime_ns = a.ctime_ns = pk_now_wall();
+	p = pending_new(SINK_FOLDER, n->name, &a);
+	if (!p)
+		return -ENOMEM;
+	p->staged = 1; /* never committed */
+	*out = p;
+	return 0;
+}
+
+/* Drop the pending record at from, if any; 0 when there was one. */
+static int drop(const struct node *from)
+{
+	struct pending *p = from->area == AREA_LIVE && from->type == NODE_NAME
+				    ? pending_get(from->folder, from->name)
+				    : sink_get(from);
+
+	if (!p || !p->staged) {
+		if (p)
+			pending_put(p);
+		return -EROFS;
+	}
+	pending_unlist(p);
+	pending_put(p);
+	return 0;
+}
+
+int sink_rename(const struct node *from, const struct node *to)
+{
+	if (to->type != NODE_NAME)
+		return -EROFS;
+	return drop(from); /* a staged copy of a view: accepted, dropped */
+}
+
+int sink_unlink(const struct node *n)
+{
+	if (drop(n) == 0)
+		return 0;
+	return n->type == NODE_NAME ? 0 : -EROFS; /* a view name stays */
+}
+
+int sink_setattr(const struct node *n, const struct pk_attr *a, unsigned which)
+{
+	struct pending *p = sink_get(n);
+
+	if (!p)
+		return 0; /* the view keeps its own attributes */
+	pending_lock();
+	if (which & PK_SET_MODE)
+		p->attr.mode = a->mode & 07777;
+	if (which & PK_SET_UID)
+		p->attr.uid = a->uid;
+	if (which & PK_SET_GID)
+		p->attr.gid = a->gid;
+	if (which & PK_SET_MTIME)
+		p->attr.mtime_ns = a->mtime_ns;
+	pending_unlock();
+	pending_put(p);
+	return 0;
+}
