@@ -52,7 +52,7 @@ unit: $(UNIT_BINS) $(B)/testpki/.done
 	@for t in $(UNIT_BINS); do echo "== $$t"; \
 	  PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki $$t || exit 1; done
 
-integration: $(B)/pkifs $(B)/testpki/.done
+integration: $(B)/pkifs $(B)/testpki/.done $(B)/gencerts
 	PKIFS_BIN=$(CURDIR)/$(B)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  $(PYTEST) -q -p no:cacheprovider tests/integration
 
@@ -62,7 +62,7 @@ integration: $(B)/pkifs $(B)/testpki/.done
 test: unit integration test-asan valgrind bench-smoke
 
 asan: $(BA)/pkifs
-test-asan: $(BA)/pkifs $(B)/testpki/.done
+test-asan: $(BA)/pkifs $(B)/testpki/.done $(B)/gencerts
 	PKIFS_BIN=$(CURDIR)/$(BA)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  PKIFS_SANITIZED=1 $(PYTEST) -q -p no:cacheprovider tests/integration
 

@@ -93,6 +93,11 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_DIR_SET] = "UPDATE dir SET mode = ?2, uid = ?3, gid = ?4, mtime = ?5,"
 		      " ctime = ?6 WHERE folder = ?1",
 	[Q_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
+	[Q_ENTRY_FORGET] = "DELETE FROM entry WHERE folder = ?1 AND name = ?2 AND died = ?3"
+			   " AND NOT EXISTS (SELECT 1 FROM snapshot p WHERE p.gen >= entry.born"
+			   " AND p.gen < entry.died) RETURNING blob",
+	[Q_BLOB_FORGET] = "DELETE FROM blob WHERE id = ?1 AND NOT EXISTS"
+			  " (SELECT 1 FROM entry WHERE blob = ?1)",
 	[Q_AUDIT_INSERT] = "INSERT INTO audit(time, gen, op, path, path2, thumb, uid,"
 			   " pid, comm, outcome, errno, reason)"
 			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",

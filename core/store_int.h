@@ -29,6 +29,8 @@ enum stmt_id {
 	Q_DIR_SET,
 	Q_META_SET,
 	Q_AUDIT_INSERT,
+	Q_ENTRY_FORGET,
+	Q_BLOB_FORGET,
 	Q_COUNT
 };
 

@@ -146,6 +146,8 @@ static enum pk_err refresh_rejected(struct op *op, const char *name)
 	while ((e = thumb_holder(op->s, PK_F_REJECTED, op->obj.thumb, name, other,
 				 sizeof(other))) == PK_OK) {
 		e = entry_kill(op->s, PK_F_REJECTED, other);
+		if (e == PK_OK)
+			e = entry_forget(op->s, PK_F_REJECTED, other);
 		if (e != PK_OK)
 			return e;
 		pk_note_removed(op->s, PK_F_REJECTED, other);
@@ -167,6 +169,8 @@ static enum pk_err cap_rejected(struct op *op)
 		e = entry_oldest(op->s, PK_F_REJECTED, oldest, sizeof(oldest));
 		if (e == PK_OK)
 			e = entry_kill(op->s, PK_F_REJECTED, oldest);
+		if (e == PK_OK)
+			e = entry_forget(op->s, PK_F_REJECTED, oldest);
 		if (e == PK_OK)
 			e = pk_audit_append(op->s, &r);
 		if (e == PK_OK)

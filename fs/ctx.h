@@ -25,6 +25,9 @@ int fs_resolve_live(const char *path, struct node *n);
 /* Wall-clock time in nanoseconds (new files' mtime). */
 int64_t pk_now_wall(void);
 
+/* Refuse (logged, -EINVAL) a new name holding control characters. */
+int fs_check_name(const char *op, const struct node *n);
+
 /* Who is calling, from the FUSE request context. */
 void fs_caller(struct pk_caller *c);
 /* Fill st for an entry or a folder. */

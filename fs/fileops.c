@@ -54,6 +54,8 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return rc;
 	if (n.type != NODE_NAME)
 		return -EISDIR;
+	if ((rc = fs_check_name("create", &n)))
+		return rc;
 	if (cap_of(n.folder) == 0)
 		return fs_refuse("create", n.folder, n.name, PK_E_PERM,
 				 "%s/ holds only folders; put files in its certs/ or crl/",

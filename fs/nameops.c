@@ -123,6 +123,8 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 		return rc;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
+	if ((rc = fs_check_name("rename", &b)))
+		return rc;
 	p = pending_get(a.folder, a.name);
 	if (p) {
 		rc = p->isdir ? rename_lockdir(p, &b)
@@ -165,6 +167,8 @@ int fs_mkdir(const char *path, mode_t mode)
 			pending_put(p);
 		return -EEXIST;
 	}
+	if ((rc = fs_check_name("mkdir", &n)))
+		return rc;
 	if (!is_lock_name(n.name))
 		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
 				 "only lock directories (NAME.lock) can be made "

@@ -75,6 +75,15 @@ int fs_resolve_live(const char *path, struct node *n)
 	return rc == 0 && n->area != AREA_LIVE ? -EROFS : rc;
 }
 
+int fs_check_name(const char *op, const struct node *n)
+{
+	for (const unsigned char *c = (const unsigned char *)n->name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return fs_refuse(op, n->folder, NULL, PK_E_NAME,
+					 "names cannot hold control characters (byte 0x%02x)", *c);
+	return 0;
+}
+
 int fs_error(const char *op, const struct pk_status *st)
 {
 	if (st->err != PK_OK && st->reason[0])

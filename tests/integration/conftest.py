@@ -16,6 +16,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("PKIFS_BIN", str(REPO / "build" / "pkifs"))
 PKI = pathlib.Path(os.environ.get("PKIFS_TEST_PKI", str(REPO / "build" / "testpki")))
+GENCERTS = os.environ.get("PKIFS_GENCERTS", str(REPO / "build" / "gencerts"))
 
 
 def is_mounted(path):
