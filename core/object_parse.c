@@ -8,13 +8,11 @@
 
 #include "object_int.h"
 
-/* Several DER certificates back to back, each parsed exactly. */
-static enum pk_err der_certs(const unsigned char *p, size_t len, struct pk_object *o,
-			     struct pk_status *st)
+/* Certificates back to back: the first, x, already parsed up to q. */
+static enum pk_err der_certs(X509 *x, const unsigned char *q, const unsigned char *end,
+			     struct pk_object *o, struct pk_status *st)
 {
-	const unsigned char *q = p, *end = p + len;
-	struct certs c = {.n = 0};
-	X509 *x;
+	struct certs c = {.x = {x}, .n = 1};
 
 	while (q < end) {
 		if (c.n == MAX_CERTS) {
@@ -89,10 +87,8 @@ enum pk_err parse_der(const unsigned char *p, size_t len, struct pk_object *o,
 	X509_SIG *sig;
 	PKCS12 *p12;
 
-	if (x) {
-		X509_free(x);
-		return der_certs(p, len, o, st);
-	}
+	if (x)
+		return der_certs(x, q, p + len, o, st);
 	q = p;
 	if ((crl = d2i_X509_CRL(NULL, &q, (long)len))) {
 		int exact = q == p + len;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "inval.h"
 #include "roops.h"
 #include "viewsink.h"
 
@@ -214,6 +215,8 @@ static int commit(struct pending *p)
 	pending_unlock();
 	if (e != PK_OK) {
 		fail_pending(p, pk_err_errno(e));
+		/* the kernel cached the refused bytes of a rewrite: drop them */
+		inval_queue(NULL, p->folder, p->name);
 		return fs_error("put", &st);
 	}
 	pending_unlist(p);
