@@ -15,7 +15,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
-.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke run stop lint clean
+.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke fuzz check-all run stop lint clean
 
 all: $(B)/pkifs
 
@@ -79,8 +79,24 @@ bench-smoke: $(B)/pkifs $(B)/gencerts
 	/usr/bin/python3 scripts/bench.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
 	  --n 200 --moves 50 --json $(B)/bench-smoke.json
 
+# libFuzzer on the validation entry point, seeded with the hostile corpus,
+# for FUZZ_SECONDS (default 60).
+$(B)/fuzz_object: tests/fuzz/fuzz_object.c core/object.c core/object_parse.c core/status.c $(HDRS) | $(B)/.deps
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Icore \
+	  -o $@ tests/fuzz/fuzz_object.c core/object.c core/object_parse.c core/status.c -lcrypto
+
+fuzz: $(B)/fuzz_object
+	@mkdir -p $(B)/fuzz-corpus
+	cp tests/corpus/*.der tests/corpus/*.pem $(B)/fuzz-corpus/
+	$(B)/fuzz_object -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=1024 \
+	  -max_len=70000 $(B)/fuzz-corpus
+
 valgrind: $(B)/pkifs $(B)/testpki/.done
 	scripts/valgrind-run.sh $(B)/pkifs $(B)/testpki
+
+# Everything, plus a bounded fuzzing run.
+check-all: test
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} $(MAKE) fuzz
 
 # The quick start's main job: mount a store at ./pki backed by ./pki.db.
 run: $(B)/pkifs

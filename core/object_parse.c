@@ -77,11 +77,25 @@ static enum pk_err der_failure(const unsigned char *p, size_t len, struct pk_sta
 		       "or PKCS#12 bundle", len);
 }
 
+/* DER has definite lengths: BER's indefinite form (0x80) is refused. */
+static int indefinite(const unsigned char *p, size_t len)
+{
+	const unsigned char *q = p;
+	long body = 0;
+	int tag, cls;
+
+	return (ASN1_get_object(&q, &body, &tag, &cls, (long)len) & 0x81) == 0x01;
+}
+
 enum pk_err parse_der(const unsigned char *p, size_t len, struct pk_object *o,
 		      struct pk_status *st)
 {
 	const unsigned char *q = p;
-	X509 *x = d2i_X509(NULL, &q, (long)len);
+	X509 *x;
+
+	if (indefinite(p, len))
+		return pk_fail(st, PK_E_MALFORMED, "indefinite length: BER, not DER");
+	x = d2i_X509(NULL, &q, (long)len);
 	X509_CRL *crl;
 	EVP_PKEY *key;
 	X509_SIG *sig;
@@ -150,12 +164,23 @@ static enum pk_err pem_key(const char *name, const char *header, const unsigned 
 	const unsigned char *q = d;
 	EVP_PKEY *key;
 
-	if (!strcmp(name, "ENCRYPTED PRIVATE KEY") || strstr(header, "ENCRYPTED")) {
+	EVP_CIPHER_INFO cipher;
+
+	if (header[0] && (!PEM_get_EVP_CIPHER_INFO((char *)header, &cipher) || !cipher.cipher))
+		return pk_fail(st, PK_E_MALFORMED, "PEM block %s has a header that is not a "
+			       "readable encryption header", name);
+	if (!strcmp(name, "ENCRYPTED PRIVATE KEY") || header[0]) {
 		o->kind = PK_KIND_KEY;
 		o->encrypted = 1;
 		return PK_OK;
 	}
-	key = d2i_AutoPrivateKey(NULL, &q, dlen);
+	/* the label says which encoding: RSA and EC keys must be what they say */
+	if (!strcmp(name, "RSA PRIVATE KEY"))
+		key = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &q, dlen);
+	else if (!strcmp(name, "EC PRIVATE KEY"))
+		key = d2i_PrivateKey(EVP_PKEY_EC, NULL, &q, dlen);
+	else
+		key = d2i_AutoPrivateKey(NULL, &q, dlen);
 	if (!key || q != d + dlen) {
 		EVP_PKEY_free(key);
 		return pk_fail(st, PK_E_MALFORMED, "PEM block %s does not hold a readable key",
@@ -208,11 +233,27 @@ static enum pk_err pem_block(struct pem_state *s, const char *name, const char *
 	return PK_OK;
 }
 
-/* Nothing but white space may follow the last END line. */
-static enum pk_err check_tail(const unsigned char *p, size_t len, struct pk_status *st)
+/* How often needle occurs in p. */
+static unsigned occurrences(const unsigned char *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	unsigned count = 0;
+
+	for (const unsigned char *at = p; (at = memmem(at, len - (size_t)(at - p), needle, n));
+	     at += n)
+		count++;
+	return count;
+}
+
+/* Every BEGIN has its END, and nothing but white space follows the last. */
+static enum pk_err check_tail(const unsigned char *p, size_t len, unsigned blocks,
+			      struct pk_status *st)
 {
 	const unsigned char *end = NULL, *at = p;
 
+	if (occurrences(p, len, "-----BEGIN ") != blocks || occurrences(p, len, "-----END ") != blocks)
+		return pk_fail(st, PK_E_MALFORMED, "PEM armor is broken: a BEGIN or END line "
+			       "without its partner");
 	while ((at = memmem(at, len - (size_t)(at - p), "-----END ", 9)))
 		end = at++;
 	if (!end)
@@ -264,7 +305,7 @@ enum pk_err parse_pem(const unsigned char *p, size_t len, struct pk_object *o,
 	if (e == PK_OK && s.blocks == 0)
 		e = pk_fail(st, PK_E_MALFORMED, "PEM armor without a readable block");
 	if (e == PK_OK)
-		e = check_tail(p, len, st);
+		e = check_tail(p, len, s.blocks, st);
 	if (e == PK_OK && s.kind == PK_KIND_CERT)
 		return finish_certs(&s.certs, o, st);
 	certs_free(&s.certs);
