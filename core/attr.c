@@ -84,7 +84,7 @@ enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c,
 			     struct pk_status *st)
 {
 	struct pk_audit_rec r = {"setattr", f, name, PK_F_NONE, NULL, NULL, c,
-				 PK_OK, NULL};
+				 PK_OK, NULL, 0};
 	int audited = (which & (PK_SET_MODE | PK_SET_UID | PK_SET_GID)) != 0;
 	char note[64];
 	enum pk_err e;

@@ -1,6 +1,7 @@
 /*
  * audit.c: appending to and printing the audit log.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -38,7 +39,7 @@ enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r)
 
 	if (!q)
 		return pk_sql_fail(s, sqlite3_errcode(s->db), NULL);
-	sqlite3_bind_int64(q, 1, pk_now_ns());
+	sqlite3_bind_int64(q, 1, r->time_ns ? r->time_ns : pk_now_ns());
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)s->gen);
 	sqlite3_bind_text(q, 3, r->op, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, join_path(p1, sizeof(p1), r->folder, r->name), -1,
@@ -57,6 +58,49 @@ enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r)
 	rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, NULL);
+}
+
+static char *dup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void pk_audit_defer(struct pk_store *s, const struct pk_audit_rec *r)
+{
+	struct deferred *d;
+
+	if (s->n_deferred == sizeof(s->deferred) / sizeof(s->deferred[0]))
+		return; /* bounded: the oldest ones stay, stderr has the rest */
+	d = &s->deferred[s->n_deferred++];
+	d->rec = *r;
+	d->rec.time_ns = r->time_ns ? r->time_ns : pk_now_ns();
+	if (r->caller)
+		d->caller = *r->caller;
+	d->rec.caller = &d->caller;
+	d->rec.name = d->name = dup(r->name);
+	d->rec.name2 = d->name2 = dup(r->name2);
+	d->rec.thumb = d->thumb = dup(r->thumb);
+	d->rec.reason = d->reason = dup(r->reason);
+}
+
+enum pk_err pk_audit_append_deferred(struct pk_store *s)
+{
+	enum pk_err e = PK_OK;
+
+	for (size_t i = 0; e == PK_OK && i < s->n_deferred; i++)
+		e = pk_audit_append(s, &s->deferred[i].rec);
+	return e;
+}
+
+void pk_audit_deferred_done(struct pk_store *s)
+{
+	for (size_t i = 0; i < s->n_deferred; i++) {
+		free(s->deferred[i].name);
+		free(s->deferred[i].name2);
+		free(s->deferred[i].thumb);
+		free(s->deferred[i].reason);
+	}
+	s->n_deferred = 0;
 }
 
 /* One log line: time, op, paths, thumbprint, caller, outcome, reason. */

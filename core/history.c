@@ -93,7 +93,7 @@ enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c,
 {
 	struct pk_snapshot snap;
 	char note[300];
-	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, PK_OK, note};
+	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, PK_OK, note, 0};
 	enum pk_err e;
 	int rc;
 

@@ -94,7 +94,7 @@ static enum pk_err audit(struct pk_store *s, const struct pk_caller *c, const ch
 			 const char *name, enum pk_err err, const char *reason)
 {
 	char note[300];
-	struct pk_audit_rec r = {op, PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, err, note};
+	struct pk_audit_rec r = {op, PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, err, note, 0};
 
 	snprintf(note, sizeof(note), "snapshot %s%s%s", name, reason ? ": " : "",
 		 reason ? reason : "");

@@ -204,6 +204,7 @@ void pk_store_close(struct pk_store *s)
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s->removed);
+	pk_audit_deferred_done(s);
 	free(s);
 }
 

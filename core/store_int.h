@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "pkifs/audit.h"
 #include "pkifs/store.h"
 
 enum stmt_id {
@@ -50,6 +51,13 @@ struct pk_store {
 		char *name;
 	} *removed;
 	size_t n_removed, cap_removed;
+	/* refusals not yet in the audit log (see audit.h) */
+	struct deferred {
+		struct pk_audit_rec rec;
+		struct pk_caller caller;
+		char *name, *name2, *thumb, *reason;
+	} deferred[32];
+	size_t n_deferred;
 };
 
 /* A prepared statement, reset and with bindings cleared. */

@@ -29,12 +29,19 @@ static void audit_refusal(struct op *op, const char *what, enum pk_folder f,
 			  const char *name, enum pk_folder f2, const char *n2)
 {
 	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
-				 op->st->err, op->st->reason};
+				 op->st->err, op->st->reason, 0};
 
-	if (pk_tx_begin(op->s, NULL) != PK_OK)
+	if (pk_tx_begin(op->s, NULL) != PK_OK) {
+		pk_audit_defer(op->s, &r);
 		return;
-	if (pk_audit_append(op->s, &r) != PK_OK || pk_tx_commit(op->s, NULL) != PK_OK)
+	}
+	if (pk_audit_append_deferred(op->s) != PK_OK || pk_audit_append(op->s, &r) != PK_OK ||
+	    pk_tx_commit(op->s, NULL) != PK_OK) {
 		pk_tx_rollback(op->s);
+		pk_audit_defer(op->s, &r);
+		return;
+	}
+	pk_audit_deferred_done(op->s);
 }
 
 /* Commit with an audit row for the accepted operation. */
@@ -42,12 +49,17 @@ static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 			     const char *name, enum pk_folder f2, const char *n2)
 {
 	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
-				 PK_OK, op->note};
-	enum pk_err e = pk_audit_append(op->s, &r);
+				 PK_OK, op->note, 0};
+	enum pk_err e = pk_audit_append_deferred(op->s);
 
+	if (e == PK_OK)
+		e = pk_audit_append(op->s, &r);
 	if (e != PK_OK)
 		return pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
-	return pk_tx_commit(op->s, op->st);
+	e = pk_tx_commit(op->s, op->st);
+	if (e == PK_OK)
+		pk_audit_deferred_done(op->s);
+	return e;
 }
 
 /* A CRL must verify with a CA certificate in trusted/certs or issuers/certs. */
@@ -165,7 +177,7 @@ static enum pk_err cap_rejected(struct op *op)
 	while (e == PK_OK && entry_count(op->s, PK_F_REJECTED) >
 				     (int64_t)op->s->limits.max_rejected) {
 		struct pk_audit_rec r = {"evict", PK_F_REJECTED, oldest, PK_F_NONE, NULL,
-					 NULL, op->c, PK_OK, "rejected/ is over its cap"};
+					 NULL, op->c, PK_OK, "rejected/ is over its cap", 0};
 		e = entry_oldest(op->s, PK_F_REJECTED, oldest, sizeof(oldest));
 		if (e == PK_OK)
 			e = entry_kill(op->s, PK_F_REJECTED, oldest);

@@ -23,10 +23,22 @@ struct pk_audit_rec {
 	const struct pk_caller *caller;
 	enum pk_err err;     /* PK_OK for an accepted operation */
 	const char *reason;  /* refusal reason, or a note ("paired with ...") */
+	int64_t time_ns;     /* when it happened; 0: now */
 };
 
 /* Append r to the log inside the current transaction. */
 enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r);
+
+/*
+ * A refusal whose own transaction failed (disk full, database locked) is
+ * kept in memory (a bounded number) and written, with its original time,
+ * by the next transaction that appends to the log: pk_audit_defer keeps
+ * one, pk_audit_append_deferred writes them into the running transaction,
+ * pk_audit_deferred_done forgets them once that transaction committed.
+ */
+void pk_audit_defer(struct pk_store *s, const struct pk_audit_rec *r);
+enum pk_err pk_audit_append_deferred(struct pk_store *s);
+void pk_audit_deferred_done(struct pk_store *s);
 
 /* Print the last n rows (n <= 0: all), oldest first. */
 enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n);
