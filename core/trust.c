@@ -234,6 +234,14 @@ static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data,
 			       "%zu bytes is over the %zu byte cap of %s", len, max,
 			       pk_folder_info(f)->path);
 	e = pk_object_parse(data, len, &op->obj, op->st);
+	if (e != PK_OK && pk_folder_info(f)->content == PK_C_AUX) {
+		/* auxiliary files are kept verbatim, whatever they look like */
+		memset(&op->obj, 0, sizeof(op->obj));
+		op->obj.kind = PK_KIND_NONE;
+		op->st->err = PK_OK;
+		op->st->reason[0] = 0;
+		e = PK_OK;
+	}
 	if (e != PK_OK)
 		return e;
 	return pk_folder_check(f, &op->obj, op->st);

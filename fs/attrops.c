@@ -45,8 +45,16 @@ static int setattr(const char *path, struct fuse_file_info *fi,
 	struct pk_caller c;
 	struct pending *p;
 	struct node n;
-	int rc = path_resolve(path, &n);
+	int rc;
 
+	path = fs_path(path, fi);
+	if (!path) { /* an open file that was removed: only its own copy */
+		struct handle *h = fs_handle(fi);
+		if (h && h->p)
+			set_pending(h->p, a, which);
+		return 0;
+	}
+	rc = path_resolve(path, &n);
 	if (rc == 0 && is_view(&n))
 		return sink_setattr(&n, a, which);
 	rc = fs_resolve_live(path, &n);

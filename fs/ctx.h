@@ -15,6 +15,8 @@ struct handle {
 	struct pending *p;
 	char *data;
 	size_t len;
+	int writer; /* opened for writing: its close commits and reports */
+	int isdir;  /* a directory handle: data is its path */
 };
 
 extern struct pk_store *fs_store;
@@ -42,6 +44,15 @@ int fs_error(const char *op, const struct pk_status *st);
 static inline struct handle *fs_handle(struct fuse_file_info *fi)
 {
 	return fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+}
+
+/* The path of an operation: with nullpath_ok libfuse may give none for an
+ * open directory, whose handle keeps it. */
+static inline const char *fs_path(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+
+	return path ? path : h && h->isdir ? h->data : NULL;
 }
 
 /* Operations split across files. */

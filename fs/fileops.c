@@ -31,6 +31,7 @@ static int attach(struct fuse_file_info *fi, struct pending *p, char *data, size
 
 	if (!h)
 		return -ENOMEM;
+	h->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	h->p = p;
 	h->data = data;
 	h->len = len;
@@ -77,8 +78,10 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return rc;
 }
 
-/* A writer on a committed file: a pending record with its bytes. */
-static int open_for_write(struct node *n, struct fuse_file_info *fi)
+/* A writer on a committed file (or, truncating, on one another writer is
+ * still writing, whose attributes are like): a pending record of its own. */
+static int open_for_write(struct node *n, struct fuse_file_info *fi,
+			  const struct pk_attr *like)
 {
 	struct pk_attr a;
 	void *data = NULL;
@@ -86,8 +89,11 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi)
 	struct pending *p;
 	int trunc = (fi->flags & O_TRUNC) != 0;
 
-	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK)
-		return -ENOENT;
+	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK) {
+		if (!like || !trunc)
+			return -ENOENT;
+		a = *like;
+	}
 	p = pending_new(n->folder, n->name, &a);
 	if (!p) {
 		free(data);
@@ -126,6 +132,13 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 	if (n.type != NODE_NAME)
 		return -EISDIR;
 	p = pending_get(n.folder, n.name);
+	if (p && !p->staged && !p->isdir && (fi->flags & O_TRUNC)) {
+		/* another writer's file: write a copy of our own, last close wins,
+		 * so two writers never interleave their bytes */
+		struct pk_attr like = p->attr;
+		pending_put(p);
+		return open_for_write(&n, fi, &like);
+	}
 	if (p) {
 		if (fi->flags & O_TRUNC) {
 			pending_lock();
@@ -135,7 +148,7 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 		return attach(fi, p, NULL, 0);
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return open_for_write(&n, fi);
+		return open_for_write(&n, fi, NULL);
 	if (pk_store_read(fs_store, n.folder, n.name, &data, &len, NULL) != PK_OK)
 		return -ENOENT;
 	return attach(fi, NULL, data, len);
@@ -228,8 +241,8 @@ int fs_flush(const char *path, struct fuse_file_info *fi)
 	struct pending *p = fs_handle(fi)->p;
 
 	(void)path;
-	if (!p || p->staged)
-		return 0;
+	if (!p || p->staged || !fs_handle(fi)->writer)
+		return 0; /* readers of a file being written report nothing */
 	if (p->failed) {
 		int err = p->err;
 		p->err = 0;
@@ -248,7 +261,7 @@ int fs_release(const char *path, struct fuse_file_info *fi)
 	struct handle *h = fs_handle(fi);
 
 	(void)path;
-	if (h->p && !h->p->staged && !h->p->failed && h->p->dirty &&
+	if (h->p && h->writer && !h->p->staged && !h->p->failed && h->p->dirty &&
 	    pending_last_handle(h->p))
 		commit(h->p);
 	if (h->p)
@@ -310,6 +323,8 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 	if (size < 0)
 		return -EINVAL;
+	if (!p && !path)
+		return -EBADF;
 	if (!p) {
 		rc = fs_resolve_live(path, &n);
 		if (rc || n.type != NODE_NAME)

@@ -53,6 +53,9 @@ int fs_unlink(const char *path)
 			return -EISDIR;
 		}
 		staged = p->staged;
+		pending_lock();
+		p->staged = 1; /* removed while open: its close commits nothing */
+		pending_unlock();
 		pending_unlist(p);
 		pending_put(p);
 		if (staged)
@@ -104,6 +107,23 @@ static int rename_lockdir(struct pending *p, struct node *to)
 	return pending_rename(p, to->folder, to->name);
 }
 
+/* Rename a file someone is writing: its committed version (if any) moves
+ * as a trust operation, and the writer's bytes follow to the new name, where
+ * its close commits them under that folder's rules (POSIX: the open file
+ * moves with its name). */
+static int rename_writing(struct pending *p, struct node *a, struct node *b, unsigned flags)
+{
+	struct pk_status st;
+	struct pk_caller c;
+
+	fs_caller(&c);
+	if (pk_store_lookup(fs_store, a->folder, a->name, NULL) == PK_OK &&
+	    pk_trust_rename(fs_store, &c, a->folder, a->name, b->folder, b->name,
+			    flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st) != PK_OK)
+		return fs_error("rename", &st);
+	return pending_rename(p, b->folder, b->name);
+}
+
 int fs_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct pk_status st;
@@ -128,7 +148,7 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 	p = pending_get(a.folder, a.name);
 	if (p) {
 		rc = p->isdir ? rename_lockdir(p, &b)
-		     : p->staged ? rename_staged(p, &b, flags) : -EBUSY;
+		     : p->staged ? rename_staged(p, &b, flags) : rename_writing(p, &a, &b, flags);
 		pending_put(p);
 		return rc;
 	}

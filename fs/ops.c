@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -143,6 +144,14 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		fs_stat(st, &a, 0);
 		return 0;
 	}
+	path = fs_path(path, fi);
+	if (!path) { /* a reader of a removed file: what it still reads */
+		memset(&a, 0, sizeof(a));
+		a.mode = 0444;
+		a.size = h ? h->len : 0;
+		fs_stat(st, &a, 0);
+		return 0;
+	}
 	rc = path_resolve(path, &n);
 	if (rc)
 		return rc;
@@ -227,15 +236,39 @@ static void fill_extras(struct fill_ctx *fc)
 	}
 }
 
+/* A directory handle keeps its path: with nullpath_ok, readdir may get
+ * none. */
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = calloc(1, sizeof(*h));
+
+	if (!h || !(h->data = strdup(path ? path : "/"))) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->isdir = 1;
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = fs_handle(fi);
+
+	(void)path;
+	free(h->data);
+	free(h);
+	return 0;
+}
+
 int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct fill_ctx fc = {buf, fill, (flags & FUSE_READDIR_PLUS) != 0};
 	struct node n;
-	int rc = path_resolve(path, &n);
+	int rc = path_resolve(fs_path(path, fi), &n);
 
 	(void)off;
-	(void)fi;
 	if (rc)
 		return rc;
 	if (n.area != AREA_LIVE)
@@ -308,7 +341,10 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
-	cfg->nullpath_ok = 0;
+	/* unlink an open file at once (no .fuse_hidden renames): handles hold
+	 * their own bytes; operations on such a handle get a NULL path */
+	cfg->hard_remove = 1;
+	cfg->nullpath_ok = 1;
 	cfg->auto_cache = 1; /* keep pages while mtime and size stay */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
@@ -328,6 +364,8 @@ static const struct fuse_operations operations = {
 	.init = fs_init,
 	.destroy = fs_destroy,
 	.getattr = fs_getattr,
+	.opendir = fs_opendir,
+	.releasedir = fs_releasedir,
 	.readdir = fs_readdir,
 	.statfs = fs_statfs,
 	.mkdir = fs_mkdir,

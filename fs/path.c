@@ -121,6 +121,8 @@ int path_resolve(const char *path, struct node *n)
 	const char *p = path, *end;
 	size_t len;
 
+	if (!path) /* an operation on an open file that was removed */
+		return -ENOENT;
 	n->via_alias = 0;
 	n->snap[0] = 0;
 	while (*p == '/')
