@@ -27,9 +27,8 @@ static void apply(struct pk_attr *out, const struct pk_attr *a, unsigned which)
 }
 
 /* New attributes for a folder. */
-static enum pk_err set_dir(struct pk_store *s, enum pk_folder f,
-			   const struct pk_attr *a, unsigned which,
-			   struct pk_status *st)
+static enum pk_err set_dir(struct pk_store *s, enum pk_folder f, const struct pk_attr *a,
+			   unsigned which, struct pk_status *st)
 {
 	struct pk_attr cur = {0};
 	sqlite3_stmt *q = pk_stmt(s, Q_DIR_GET);
@@ -54,9 +53,8 @@ static enum pk_err set_dir(struct pk_store *s, enum pk_folder f,
 }
 
 /* New attributes for an entry: a new row version. */
-static enum pk_err set_entry(struct pk_store *s, enum pk_folder f,
-			     const char *name, const struct pk_attr *a,
-			     unsigned which, struct pk_status *st)
+static enum pk_err set_entry(struct pk_store *s, enum pk_folder f, const char *name,
+			     const struct pk_attr *a, unsigned which, struct pk_status *st)
 {
 	struct entry_row row;
 	enum pk_err e = entry_get(s, f, name, &row);
@@ -65,8 +63,7 @@ static enum pk_err set_entry(struct pk_store *s, enum pk_folder f,
 		return pk_fail(st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
 	if (e != PK_OK)
 		return pk_sql_fail(s, sqlite3_errcode(s->db), st);
-	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY &&
-	    (a->mode & 077))
+	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY && (a->mode & 077))
 		return pk_fail(st, PK_E_PERM,
 			       "private keys stay readable by their owner only (mode "
 			       "0%o refused)",
@@ -78,27 +75,23 @@ static enum pk_err set_entry(struct pk_store *s, enum pk_folder f,
 	return e;
 }
 
-enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c,
-			     enum pk_folder f, const char *name,
-			     const struct pk_attr *a, unsigned which,
+enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			     const char *name, const struct pk_attr *a, unsigned which,
 			     struct pk_status *st)
 {
-	struct pk_audit_rec r = {"setattr", f, name, PK_F_NONE, NULL, NULL, c,
-				 PK_OK, NULL, 0};
+	struct pk_audit_rec r = {"setattr", f, name, PK_F_NONE, NULL, NULL, c, PK_OK, NULL, 0};
 	int audited = (which & (PK_SET_MODE | PK_SET_UID | PK_SET_GID)) != 0;
 	char note[64];
 	enum pk_err e;
 
 	st->err = PK_OK;
 	st->reason[0] = 0;
-	snprintf(note, sizeof(note), "mode 0%o uid %u gid %u", a->mode & 07777,
-		 a->uid, a->gid);
+	snprintf(note, sizeof(note), "mode 0%o uid %u gid %u", a->mode & 07777, a->uid, a->gid);
 	r.reason = note;
 	pthread_mutex_lock(&s->lock);
 	e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
-		e = name ? set_entry(s, f, name, a, which, st)
-			 : set_dir(s, f, a, which, st);
+		e = name ? set_entry(s, f, name, a, which, st) : set_dir(s, f, a, which, st);
 		if (e == PK_OK && audited && name)
 			e = pk_audit_append(s, &r);
 		if (e == PK_OK)

@@ -9,8 +9,7 @@
 #include "store_int.h"
 
 /* "trusted/certs/NAME" into buf; the root folder gives just NAME. */
-static const char *join_path(char *buf, size_t size, enum pk_folder f,
-			     const char *name)
+static const char *join_path(char *buf, size_t size, enum pk_folder f, const char *name)
 {
 	const char *dir;
 
@@ -117,10 +116,9 @@ static void print_row(FILE *out, sqlite3_stmt *q)
 
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(out, "%s.%03dZ gen=%lld %-8s %s%s%s", when,
-		(int)(t / 1000000 % 1000), (long long)sqlite3_column_int64(q, 1),
-		sqlite3_column_text(q, 2), sqlite3_column_text(q, 3),
-		path2 ? " -> " : "", path2 ? path2 : "");
+	fprintf(out, "%s.%03dZ gen=%lld %-8s %s%s%s", when, (int)(t / 1000000 % 1000),
+		(long long)sqlite3_column_int64(q, 1), sqlite3_column_text(q, 2),
+		sqlite3_column_text(q, 3), path2 ? " -> " : "", path2 ? path2 : "");
 	if (thumb)
 		fprintf(out, " sha1=%s", thumb);
 	fprintf(out, " uid=%lld pid=%lld cmd=%s %s", (long long)sqlite3_column_int64(q, 6),

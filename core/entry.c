@@ -182,8 +182,7 @@ enum pk_err dir_set(struct pk_store *s, enum pk_folder f, const struct pk_attr *
 }
 
 /* Step q for one text column into name: PK_OK, PK_E_NOENT or error. */
-static enum pk_err first_name(struct pk_store *s, sqlite3_stmt *q, char *name,
-			      size_t size)
+static enum pk_err first_name(struct pk_store *s, sqlite3_stmt *q, char *name, size_t size)
 {
 	int rc = q ? sqlite3_step(q) : sqlite3_errcode(s->db);
 
@@ -209,8 +208,8 @@ enum pk_err thumb_holder(struct pk_store *s, enum pk_folder f, const char *thumb
 	return first_name(s, q, name, size);
 }
 
-enum pk_err pubkey_holder(struct pk_store *s, enum pk_folder f,
-			  const unsigned char pubkey[32], char *name, size_t size)
+enum pk_err pubkey_holder(struct pk_store *s, enum pk_folder f, const unsigned char pubkey[32],
+			  char *name, size_t size)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_BY_PUBKEY);
 
@@ -261,8 +260,7 @@ int64_t entry_count(struct pk_store *s, enum pk_folder f)
 	return n;
 }
 
-enum pk_err entry_oldest(struct pk_store *s, enum pk_folder f, char *name,
-			 size_t size)
+enum pk_err entry_oldest(struct pk_store *s, enum pk_folder f, char *name, size_t size)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_OLDEST);
 

@@ -33,15 +33,14 @@ enum pk_err dir_set(struct pk_store *s, enum pk_folder f, const struct pk_attr *
 enum pk_err thumb_holder(struct pk_store *s, enum pk_folder f, const char *thumb,
 			 const char *except, char *name, size_t size);
 /* Name of an entry of f whose public key digest is pubkey. */
-enum pk_err pubkey_holder(struct pk_store *s, enum pk_folder f,
-			  const unsigned char pubkey[32], char *name, size_t size);
+enum pk_err pubkey_holder(struct pk_store *s, enum pk_folder f, const unsigned char pubkey[32],
+			  char *name, size_t size);
 /* Forget f/name's row that died in this generation, and its blob if no
  * other row uses it, unless a snapshot shows it (rejected/ keeps no
  * history: it is a bounded cache, and a flood must not grow the file). */
 enum pk_err entry_forget(struct pk_store *s, enum pk_folder f, const char *name);
 /* Live entries in f, and the oldest one's name. */
 int64_t entry_count(struct pk_store *s, enum pk_folder f);
-enum pk_err entry_oldest(struct pk_store *s, enum pk_folder f, char *name,
-			 size_t size);
+enum pk_err entry_oldest(struct pk_store *s, enum pk_folder f, char *name, size_t size);
 
 #endif

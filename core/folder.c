@@ -75,15 +75,13 @@ static const char *kind_words(enum pk_kind k)
 }
 
 /* A certificate folder: one certificate (chain allowed); issuers/ wants a CA. */
-static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o,
-			      struct pk_status *st)
+static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o, struct pk_status *st)
 {
 	const char *path = folders[f].path;
 
 	if (o->kind != PK_KIND_CERT)
-		return pk_fail(st, PK_E_WRONG_KIND,
-			       "%s takes certificates; this file is %s", path,
-			       kind_words(o->kind));
+		return pk_fail(st, PK_E_WRONG_KIND, "%s takes certificates; this file is %s",
+			       path, kind_words(o->kind));
 	if (folders[f].content == PK_C_CA_CERT && (!o->is_ca || !o->key_cert_sign))
 		return pk_fail(st, PK_E_NOT_CA,
 			       "%s takes only CA certificates (basicConstraints "
@@ -93,8 +91,7 @@ static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o,
 	return PK_OK;
 }
 
-enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o,
-			    struct pk_status *st)
+enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct pk_status *st)
 {
 	const char *path = folders[f].path;
 
@@ -108,8 +105,7 @@ enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o,
 	switch (folders[f].content) {
 	case PK_C_NONE:
 		return pk_fail(st, PK_E_PERM,
-			       "%s/ holds only folders; put files in its certs/ or crl/",
-			       path);
+			       "%s/ holds only folders; put files in its certs/ or crl/", path);
 	case PK_C_AUX:
 		return PK_OK;
 	case PK_C_CERT:

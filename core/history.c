@@ -36,21 +36,21 @@ static int exec2(struct pk_store *s, const char *sql, int64_t a, int64_t b)
 }
 
 /* Live rows that the snapshot (generation g) does not show. */
-#define NOT_IN_SNAPSHOT                                                                   \
-	" died IS NULL AND NOT (born <= ?1)"
+#define NOT_IN_SNAPSHOT " died IS NULL AND NOT (born <= ?1)"
 
 /* End the live rows that differ from snapshot gen g, noting their names. */
 static int end_changed(struct pk_store *s, uint64_t g)
 {
 	sqlite3_stmt *q = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT folder, name FROM entry WHERE"
-				    NOT_IN_SNAPSHOT, -1, &q, NULL);
+	int rc = sqlite3_prepare_v2(
+		s->db, "SELECT folder, name FROM entry WHERE" NOT_IN_SNAPSHOT, -1, &q, NULL);
 
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)g);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		pk_note_removed(s, sqlite3_column_int(q, 0), (const char *)sqlite3_column_text(q, 1));
+		pk_note_removed(s, sqlite3_column_int(q, 0),
+				(const char *)sqlite3_column_text(q, 1));
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return rc;
@@ -73,12 +73,13 @@ static int revive(struct pk_store *s, uint64_t g)
 static int restore_dirs(struct pk_store *s, const char *name)
 {
 	sqlite3_stmt *q = NULL;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "UPDATE dir SET (mode, uid, gid, mtime, ctime) = (SELECT mode,"
-				    " uid, gid, mtime, ctime FROM snapshot_dir d WHERE d.snapshot = ?1"
-				    " AND d.folder = dir.folder) WHERE folder IN (SELECT folder FROM"
-				    " snapshot_dir WHERE snapshot = ?1)",
-				    -1, &q, NULL);
+	int rc = sqlite3_prepare_v2(
+		s->db,
+		"UPDATE dir SET (mode, uid, gid, mtime, ctime) = (SELECT mode,"
+		" uid, gid, mtime, ctime FROM snapshot_dir d WHERE d.snapshot = ?1"
+		" AND d.folder = dir.folder) WHERE folder IN (SELECT folder FROM"
+		" snapshot_dir WHERE snapshot = ?1)",
+		-1, &q, NULL);
 
 	if (rc != SQLITE_OK)
 		return rc;
@@ -88,12 +89,13 @@ static int restore_dirs(struct pk_store *s, const char *name)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c,
-				const char *name, struct pk_status *st)
+enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c, const char *name,
+				struct pk_status *st)
 {
 	struct pk_snapshot snap;
 	char note[300];
-	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL, PK_F_NONE, NULL, NULL, c, PK_OK, note, 0};
+	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL,  PK_F_NONE, NULL,
+				 NULL,	    c,	       PK_OK, note,	 0};
 	enum pk_err e;
 	int rc;
 
@@ -169,8 +171,8 @@ enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_stat
 	int rc;
 
 	if (fd < 0)
-		return pk_fail(st, errno == EEXIST ? PK_E_EXISTS : PK_E_IO, "cannot create %s: %s",
-			       path, strerror(errno));
+		return pk_fail(st, errno == EEXIST ? PK_E_EXISTS : PK_E_IO,
+			       "cannot create %s: %s", path, strerror(errno));
 	close(fd);
 	rc = sqlite3_open(path, &out);
 	pthread_mutex_lock(&s->lock);
@@ -187,7 +189,8 @@ enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_stat
 	sqlite3_close(out);
 	if (rc != SQLITE_OK) {
 		unlink(path);
-		return pk_fail(st, PK_E_IO, "backup to %s failed: %s", path, sqlite3_errstr(rc));
+		return pk_fail(st, PK_E_IO, "backup to %s failed: %s", path,
+			       sqlite3_errstr(rc));
 	}
 	return PK_OK;
 }

@@ -89,7 +89,8 @@ static void cert_meta(X509 *x, struct pk_object *o)
 	if (X509_digest(x, EVP_sha1(), md, &n))
 		hex(md, n, o->thumb);
 	o->has_pubkey = pubkey_digest(X509_get0_pubkey(x), o->pubkey_sha256);
-	o->subject_hash = (uint32_t)X509_NAME_hash_ex(X509_get_subject_name(x), NULL, NULL, &ok);
+	o->subject_hash =
+		(uint32_t)X509_NAME_hash_ex(X509_get_subject_name(x), NULL, NULL, &ok);
 	o->issuer_hash = (uint32_t)X509_NAME_hash_ex(X509_get_issuer_name(x), NULL, NULL, &ok);
 	o->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
 	o->key_cert_sign = ku == UINT32_MAX || (ku & KU_KEY_CERT_SIGN) != 0;
@@ -123,8 +124,7 @@ static enum pk_err check_chain(struct certs *c, struct pk_status *st)
 }
 
 /* Finish a certificate file: metadata from the leaf, chain check. */
-enum pk_err finish_certs(struct certs *c, struct pk_object *o,
-				struct pk_status *st)
+enum pk_err finish_certs(struct certs *c, struct pk_object *o, struct pk_status *st)
 {
 	enum pk_err e = check_chain(c, st);
 
@@ -157,7 +157,6 @@ void key_meta(EVP_PKEY *key, struct pk_object *o)
 	o->has_pubkey = pubkey_digest(key, o->pubkey_sha256);
 }
 
-
 enum pk_err pk_object_parse(const void *data, size_t len, struct pk_object *out,
 			    struct pk_status *st)
 {
@@ -174,8 +173,7 @@ enum pk_err pk_object_parse(const void *data, size_t len, struct pk_object *out,
 	else if (p[0] == 0x30) {
 		e = parse_der(p, len, out, st);
 		out->der = e == PK_OK;
-	}
-	else
+	} else
 		e = PK_OK; /* PK_KIND_NONE: not a PKI object */
 	ERR_clear_error();
 	if (e != PK_OK)
@@ -224,7 +222,8 @@ enum pk_err pk_crl_verify(const void *crl_data, size_t crl_len, const void *ca_d
 	enum pk_err e = PK_OK;
 
 	if (!crl || !ca)
-		e = pk_fail(st, PK_E_MALFORMED, "%s cannot be read", crl ? "the CA" : "the CRL");
+		e = pk_fail(st, PK_E_MALFORMED, "%s cannot be read",
+			    crl ? "the CA" : "the CRL");
 	else if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0) {
 		name_text(X509_get_subject_name(ca), subject, sizeof(subject));
 		e = pk_fail(st, PK_E_NO_ISSUER, "the CRL was not issued by %s", subject);
@@ -244,7 +243,8 @@ enum pk_err pk_object_pem(const void *data, size_t len, char **pem, size_t *pem_
 	BIO *b = BIO_new(BIO_s_mem());
 	X509 *x = first_cert(data, len);
 	X509_CRL *crl = x ? NULL : first_crl(data, len);
-	int ok = b && ((x && PEM_write_bio_X509(b, x)) || (crl && PEM_write_bio_X509_CRL(b, crl)));
+	int ok = b &&
+		 ((x && PEM_write_bio_X509(b, x)) || (crl && PEM_write_bio_X509_CRL(b, crl)));
 	char *mem = NULL;
 	long n = ok ? BIO_get_mem_data(b, &mem) : 0;
 	enum pk_err e = ok ? PK_OK : PK_E_MALFORMED;

@@ -17,8 +17,8 @@ static enum pk_err der_certs(X509 *x, const unsigned char *q, const unsigned cha
 	while (q < end) {
 		if (c.n == MAX_CERTS) {
 			certs_free(&c);
-			return pk_fail(st, PK_E_MALFORMED, "more than %d certificates in one file",
-				       MAX_CERTS);
+			return pk_fail(st, PK_E_MALFORMED,
+				       "more than %d certificates in one file", MAX_CERTS);
 		}
 		if (*q != 0x30 || !(x = d2i_X509(NULL, &q, end - q))) {
 			certs_free(&c);
@@ -40,7 +40,8 @@ static void pkcs12_meta(PKCS12 *p12, struct pk_object *o)
 	STACK_OF(X509) *ca = NULL;
 
 	o->kind = PK_KIND_PKCS12;
-	if (PKCS12_parse(p12, "", &key, &cert, &ca) || PKCS12_parse(p12, NULL, &key, &cert, &ca)) {
+	if (PKCS12_parse(p12, "", &key, &cert, &ca) ||
+	    PKCS12_parse(p12, NULL, &key, &cert, &ca)) {
 		if (key) {
 			key_meta(key, o);
 			o->kind = PK_KIND_PKCS12;
@@ -74,7 +75,8 @@ static enum pk_err der_failure(const unsigned char *p, size_t len, struct pk_sta
 			       len - (size_t)(q - p) - (size_t)body);
 	return pk_fail(st, PK_E_MALFORMED,
 		       "DER data of %zu bytes is not a certificate, CRL, private key "
-		       "or PKCS#12 bundle", len);
+		       "or PKCS#12 bundle",
+		       len);
 }
 
 /* DER has definite lengths: BER's indefinite form (0x80) is refused. */
@@ -167,8 +169,10 @@ static enum pk_err pem_key(const char *name, const char *header, const unsigned 
 	EVP_CIPHER_INFO cipher;
 
 	if (header[0] && (!PEM_get_EVP_CIPHER_INFO((char *)header, &cipher) || !cipher.cipher))
-		return pk_fail(st, PK_E_MALFORMED, "PEM block %s has a header that is not a "
-			       "readable encryption header", name);
+		return pk_fail(st, PK_E_MALFORMED,
+			       "PEM block %s has a header that is not a "
+			       "readable encryption header",
+			       name);
 	if (!strcmp(name, "ENCRYPTED PRIVATE KEY") || header[0]) {
 		o->kind = PK_KIND_KEY;
 		o->encrypted = 1;
@@ -204,8 +208,11 @@ static enum pk_err pem_block(struct pem_state *s, const char *name, const char *
 	if (k == PK_KIND_NONE)
 		return pk_fail(st, PK_E_MALFORMED, "unsupported PEM block \"%s\"", name);
 	if (s->kind != PK_KIND_NONE && (s->kind != k || k != PK_KIND_CERT))
-		return pk_fail(st, PK_E_WRONG_KIND, "file mixes PEM blocks (%s after another "
-			       "object); one certificate with its chain, one CRL or one key per file", name);
+		return pk_fail(
+			st, PK_E_WRONG_KIND,
+			"file mixes PEM blocks (%s after another "
+			"object); one certificate with its chain, one CRL or one key per file",
+			name);
 	s->kind = k;
 	if (k == PK_KIND_KEY)
 		return pem_key(name, header, d, dlen, o, st);
@@ -214,15 +221,19 @@ static enum pk_err pem_block(struct pem_state *s, const char *name, const char *
 		if (crl && q == d + dlen)
 			crl_meta(crl, o);
 		X509_CRL_free(crl);
-		return o->kind == PK_KIND_CRL ? PK_OK
-		       : pk_fail(st, PK_E_MALFORMED, "PEM block X509 CRL does not hold a CRL");
+		return o->kind == PK_KIND_CRL
+			       ? PK_OK
+			       : pk_fail(st, PK_E_MALFORMED,
+					 "PEM block X509 CRL does not hold a CRL");
 	}
 	x = !strcmp(name, "TRUSTED CERTIFICATE") ? d2i_X509_AUX(NULL, &q, dlen)
 						 : d2i_X509(NULL, &q, dlen);
 	if (!x || (q != d + dlen && strcmp(name, "TRUSTED CERTIFICATE"))) {
 		X509_free(x);
-		return pk_fail(st, PK_E_MALFORMED, "PEM block %u (%s) does not hold a "
-			       "certificate: its DER is truncated or broken", s->blocks, name);
+		return pk_fail(st, PK_E_MALFORMED,
+			       "PEM block %u (%s) does not hold a "
+			       "certificate: its DER is truncated or broken",
+			       s->blocks, name);
 	}
 	if (s->certs.n == MAX_CERTS) {
 		X509_free(x);
@@ -251,8 +262,10 @@ static enum pk_err check_tail(const unsigned char *p, size_t len, unsigned block
 {
 	const unsigned char *end = NULL, *at = p;
 
-	if (occurrences(p, len, "-----BEGIN ") != blocks || occurrences(p, len, "-----END ") != blocks)
-		return pk_fail(st, PK_E_MALFORMED, "PEM armor is broken: a BEGIN or END line "
+	if (occurrences(p, len, "-----BEGIN ") != blocks ||
+	    occurrences(p, len, "-----END ") != blocks)
+		return pk_fail(st, PK_E_MALFORMED,
+			       "PEM armor is broken: a BEGIN or END line "
 			       "without its partner");
 	while ((at = memmem(at, len - (size_t)(at - p), "-----END ", 9)))
 		end = at++;
@@ -292,8 +305,10 @@ enum pk_err parse_pem(const unsigned char *p, size_t len, struct pk_object *o,
 
 	while (e == PK_OK && (r = next_block(b, &name, &header, &d, &dlen)) != 0) {
 		s.blocks++;
-		e = r < 0 ? pk_fail(st, PK_E_MALFORMED, "PEM block %u is broken: bad base64 "
-				    "or no END line", s.blocks)
+		e = r < 0 ? pk_fail(st, PK_E_MALFORMED,
+				    "PEM block %u is broken: bad base64 "
+				    "or no END line",
+				    s.blocks)
 			  : pem_block(&s, name, header, d, dlen, o, st);
 		OPENSSL_free(name);
 		OPENSSL_free(header);

@@ -34,8 +34,8 @@ static enum pk_err step_row(struct pk_store *s, sqlite3_stmt *q)
 	return pk_sql_fail(s, rc, NULL);
 }
 
-enum pk_err pk_store_lookup(struct pk_store *s, enum pk_folder f,
-			    const char *name, struct pk_attr *a)
+enum pk_err pk_store_lookup(struct pk_store *s, enum pk_folder f, const char *name,
+			    struct pk_attr *a)
 {
 	sqlite3_stmt *q;
 	enum pk_err e;
@@ -70,9 +70,8 @@ static enum pk_err copy_blob(sqlite3_stmt *q, int col, void **data, size_t *len)
 	return PK_OK;
 }
 
-enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f,
-			  const char *name, void **data, size_t *len,
-			  struct pk_attr *a)
+enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f, const char *name, void **data,
+			  size_t *len, struct pk_attr *a)
 {
 	sqlite3_stmt *q;
 	enum pk_err e;
@@ -94,8 +93,7 @@ enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f,
 	return e;
 }
 
-enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn,
-			  void *ctx)
+enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn, void *ctx)
 {
 	sqlite3_stmt *q;
 	struct pk_attr a;
@@ -119,8 +117,7 @@ enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn,
 	return e;
 }
 
-enum pk_err pk_store_dir_attr(struct pk_store *s, enum pk_folder f,
-			      struct pk_attr *a)
+enum pk_err pk_store_dir_attr(struct pk_store *s, enum pk_folder f, struct pk_attr *a)
 {
 	sqlite3_stmt *q;
 	enum pk_err e;

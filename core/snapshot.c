@@ -31,12 +31,15 @@ static enum pk_err check_name(const char *name, struct pk_status *st)
 	size_t len = strlen(name);
 
 	if (len == 0 || len > 200)
-		return pk_fail(st, len ? PK_E_NAMELEN : PK_E_NAME, "snapshot names have 1 to 200 bytes");
+		return pk_fail(st, len ? PK_E_NAMELEN : PK_E_NAME,
+			       "snapshot names have 1 to 200 bytes");
 	if (name[0] == '.' || strchr(name, '/'))
-		return pk_fail(st, PK_E_NAME, "snapshot names cannot start with '.' or hold '/'");
+		return pk_fail(st, PK_E_NAME,
+			       "snapshot names cannot start with '.' or hold '/'");
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return pk_fail(st, PK_E_NAME, "snapshot names cannot hold control characters");
+			return pk_fail(st, PK_E_NAME,
+				       "snapshot names cannot hold control characters");
 	return PK_OK;
 }
 
@@ -101,8 +104,8 @@ static enum pk_err audit(struct pk_store *s, const struct pk_caller *c, const ch
 	return pk_audit_append(s, &r);
 }
 
-enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c,
-			       const char *name, int64_t at_ns, struct pk_status *st)
+enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c, const char *name,
+			       int64_t at_ns, struct pk_status *st)
 {
 	enum pk_err e = check_name(name, st);
 	uint64_t gen = 0;
@@ -128,8 +131,8 @@ enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c,
 	return e;
 }
 
-enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c,
-			       const char *name, struct pk_status *st)
+enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c, const char *name,
+			       struct pk_status *st)
 {
 	sqlite3_stmt *q;
 	enum pk_err e;
@@ -148,7 +151,8 @@ enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c,
 			e = pk_sql_fail(s, rc, st);
 		else if (sqlite3_changes(s->db) == 0)
 			e = pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
-		if (e == PK_OK && (q = prep(s, "DELETE FROM snapshot_dir WHERE snapshot = ?1"))) {
+		if (e == PK_OK &&
+		    (q = prep(s, "DELETE FROM snapshot_dir WHERE snapshot = ?1"))) {
 			sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 			sqlite3_step(q);
 			sqlite3_finalize(q);
@@ -197,7 +201,8 @@ enum pk_err pk_snapshot_list(struct pk_store *s, pk_snapshot_fn fn, void *ctx)
 	q = prep(s, "SELECT name, gen, time FROM snapshot ORDER BY name");
 	while (q && sqlite3_step(q) == SQLITE_ROW) {
 		if (n == cap) {
-			struct pk_snapshot *more = realloc(all, (cap = cap ? cap * 2 : 16) * sizeof(*all));
+			struct pk_snapshot *more =
+				realloc(all, (cap = cap ? cap * 2 : 16) * sizeof(*all));
 			if (!more) {
 				e = PK_E_NOMEM;
 				break;
@@ -250,7 +255,8 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 			if (a)
 				attr_of(q, a);
 			if (data) {
-				sqlite3_stmt *b = prep(s, "SELECT data FROM blob WHERE id = ?1");
+				sqlite3_stmt *b =
+					prep(s, "SELECT data FROM blob WHERE id = ?1");
 				e = PK_E_IO;
 				if (b) {
 					sqlite3_bind_int64(b, 1, blob);
@@ -259,7 +265,8 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 						*data = malloc(n ? n : 1);
 						e = *data ? PK_OK : PK_E_NOMEM;
 						if (*data && n)
-							memcpy(*data, sqlite3_column_blob(b, 0), n);
+							memcpy(*data, sqlite3_column_blob(b, 0),
+							       n);
 						*len = n;
 					}
 					sqlite3_finalize(b);

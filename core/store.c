@@ -51,8 +51,8 @@ sqlite3_stmt *pk_stmt(struct pk_store *s, enum stmt_id id)
 	sqlite3_stmt *q = s->stmt[id];
 
 	if (!q) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-				       &q, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q,
+				       NULL) != SQLITE_OK)
 			return NULL;
 		s->stmt[id] = q;
 	}
@@ -85,10 +85,9 @@ static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
 	for (int f = 0; rc == SQLITE_OK && f < PK_F_COUNT; f++) {
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO dir VALUES(%d, %u, %u, %u, %lld, %lld)", f,
-			 pk_folder_info(f)->dir_mode, (unsigned)getuid(),
-			 (unsigned)getgid(), (long long)now, (long long)now);
+		snprintf(sql, sizeof(sql), "INSERT INTO dir VALUES(%d, %u, %u, %u, %lld, %lld)",
+			 f, pk_folder_info(f)->dir_mode, (unsigned)getuid(), (unsigned)getgid(),
+			 (long long)now, (long long)now);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK) {
@@ -106,8 +105,7 @@ static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
 }
 
 /* Check the file is ours and not newer; create the schema in an empty one. */
-static enum pk_err check_schema(struct pk_store *s, int create,
-				struct pk_status *st)
+static enum pk_err check_schema(struct pk_store *s, int create, struct pk_status *st)
 {
 	int64_t tables = query_int(s, "SELECT count(*) FROM sqlite_master");
 	int64_t app = query_int(s, "PRAGMA application_id");
@@ -131,7 +129,8 @@ static enum pk_err check_schema(struct pk_store *s, int create,
 static enum pk_err ensure_file(const char *path, const struct pk_store_opts *o,
 			       struct pk_status *st)
 {
-	int fd = open(path, o->create ? O_RDONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+	int fd = open(path, o->create ? O_RDONLY | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC,
+		      0600);
 
 	if (fd < 0)
 		return pk_fail(st, errno == EACCES ? PK_E_PERM : PK_E_IO,
@@ -178,8 +177,8 @@ enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
 	s->limits = o->limits;
 	pthread_mutex_init(&s->lock, NULL);
 	e = o->readonly ? PK_OK : ensure_file(path, o, st);
-	if (e == PK_OK && sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
-					  NULL) != SQLITE_OK)
+	if (e == PK_OK &&
+	    sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		e = pk_fail(st, PK_E_IO, "cannot open database %s: %s", path,
 			    s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	if (e == PK_OK)
@@ -244,8 +243,7 @@ enum pk_err pk_store_sync(struct pk_store *s)
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-				       NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_OK || rc == SQLITE_BUSY ? PK_OK : pk_sql_fail(s, rc, NULL);
 }

@@ -40,7 +40,7 @@ struct pk_store {
 	pthread_mutex_t lock;
 	sqlite3_stmt *stmt[Q_COUNT];
 	struct pk_limits limits;
-	uint64_t gen;      /* last committed generation */
+	uint64_t gen; /* last committed generation */
 	uint64_t next_ino;
 	int in_tx;
 	pk_removed_fn removed_fn;
@@ -49,7 +49,7 @@ struct pk_store {
 	struct removed {
 		enum pk_folder f;
 		char *name;
-	} *removed;
+	} * removed;
 	size_t n_removed, cap_removed;
 	/* refusals not yet in the audit log (see audit.h) */
 	struct deferred {

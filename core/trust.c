@@ -25,11 +25,11 @@ struct op {
 };
 
 /* Audit a refusal in its own transaction (best effort: the refusal stands). */
-static void audit_refusal(struct op *op, const char *what, enum pk_folder f,
-			  const char *name, enum pk_folder f2, const char *n2)
+static void audit_refusal(struct op *op, const char *what, enum pk_folder f, const char *name,
+			  enum pk_folder f2, const char *n2)
 {
-	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
-				 op->st->err, op->st->reason, 0};
+	struct pk_audit_rec r = {what,	f,	     name,	     f2, n2, op->obj.thumb,
+				 op->c, op->st->err, op->st->reason, 0};
 
 	if (pk_tx_begin(op->s, NULL) != PK_OK) {
 		pk_audit_defer(op->s, &r);
@@ -48,8 +48,8 @@ static void audit_refusal(struct op *op, const char *what, enum pk_folder f,
 static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 			     const char *name, enum pk_folder f2, const char *n2)
 {
-	struct pk_audit_rec r = {what, f, name, f2, n2, op->obj.thumb, op->c,
-				 PK_OK, op->note, 0};
+	struct pk_audit_rec r = {what,		f,     name,  f2,	n2,
+				 op->obj.thumb, op->c, PK_OK, op->note, 0};
 	enum pk_err e = pk_audit_append_deferred(op->s);
 
 	if (e == PK_OK)
@@ -95,20 +95,18 @@ static enum pk_err check_crl(struct op *op, const void *crl, size_t len)
 }
 
 /* The same certificate at most once per folder (rejected/ refreshes instead). */
-static enum pk_err check_duplicate(struct op *op, enum pk_folder f,
-				   const char *name)
+static enum pk_err check_duplicate(struct op *op, enum pk_folder f, const char *name)
 {
 	char other[256];
-	enum pk_err e = thumb_holder(op->s, f, op->obj.thumb, name, other,
-				     sizeof(other));
+	enum pk_err e = thumb_holder(op->s, f, op->obj.thumb, name, other, sizeof(other));
 
 	if (e == PK_E_NOENT)
 		return PK_OK;
 	if (e != PK_OK)
 		return pk_fail(op->st, e, "database error looking for duplicates");
 	return pk_fail(op->st, PK_E_DUPLICATE,
-		       "the same certificate (sha1 %s) is already in %s as %s",
-		       op->obj.thumb, pk_folder_info(f)->path, other);
+		       "the same certificate (sha1 %s) is already in %s as %s", op->obj.thumb,
+		       pk_folder_info(f)->path, other);
 }
 
 /* Note which own certificate a key pairs with, or the reverse. */
@@ -132,8 +130,8 @@ static void note_pairing(struct op *op, enum pk_folder f)
 }
 
 /* Every rule of folder f for the object in op; data is the file's bytes. */
-static enum pk_err check_content(struct op *op, enum pk_folder f,
-				 const char *name, const void *data, size_t len)
+static enum pk_err check_content(struct op *op, enum pk_folder f, const char *name,
+				 const void *data, size_t len)
 {
 	enum pk_content content = pk_folder_info(f)->content;
 	enum pk_err e = pk_folder_check(f, &op->obj, op->st);
@@ -174,10 +172,12 @@ static enum pk_err cap_rejected(struct op *op)
 	char oldest[256];
 	enum pk_err e = PK_OK;
 
-	while (e == PK_OK && entry_count(op->s, PK_F_REJECTED) >
-				     (int64_t)op->s->limits.max_rejected) {
-		struct pk_audit_rec r = {"evict", PK_F_REJECTED, oldest, PK_F_NONE, NULL,
-					 NULL, op->c, PK_OK, "rejected/ is over its cap", 0};
+	while (e == PK_OK &&
+	       entry_count(op->s, PK_F_REJECTED) > (int64_t)op->s->limits.max_rejected) {
+		struct pk_audit_rec r = {"evict",   PK_F_REJECTED, oldest,
+					 PK_F_NONE, NULL,	   NULL,
+					 op->c,	    PK_OK,	   "rejected/ is over its cap",
+					 0};
 		e = entry_oldest(op->s, PK_F_REJECTED, oldest, sizeof(oldest));
 		if (e == PK_OK)
 			e = entry_kill(op->s, PK_F_REJECTED, oldest);
@@ -200,7 +200,8 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 	int rejected = pk_folder_info(f)->content == PK_C_REJECTED;
 
 	if (e == PK_OK && (flags & PK_NOREPLACE))
-		return pk_fail(op->st, PK_E_EXISTS, "%s/%s exists", pk_folder_info(f)->path, name);
+		return pk_fail(op->st, PK_E_EXISTS, "%s/%s exists", pk_folder_info(f)->path,
+			       name);
 	if (e == PK_OK)
 		e = entry_kill(op->s, f, name);
 	else if (e == PK_E_NOENT)
@@ -223,16 +224,14 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 }
 
 /* Parse data and apply the checks that need no store. */
-static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data,
-			    size_t len)
+static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data, size_t len)
 {
 	size_t max = pk_folder_max_size(&op->s->limits, f);
 	enum pk_err e;
 
 	if (len > max && max > 0)
-		return pk_fail(op->st, PK_E_TOO_BIG,
-			       "%zu bytes is over the %zu byte cap of %s", len, max,
-			       pk_folder_info(f)->path);
+		return pk_fail(op->st, PK_E_TOO_BIG, "%zu bytes is over the %zu byte cap of %s",
+			       len, max, pk_folder_info(f)->path);
 	e = pk_object_parse(data, len, &op->obj, op->st);
 	if (e != PK_OK && pk_folder_info(f)->content == PK_C_AUX) {
 		/* auxiliary files are kept verbatim, whatever they look like */
@@ -247,9 +246,8 @@ static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data,
 	return pk_folder_check(f, &op->obj, op->st);
 }
 
-enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c,
-			 enum pk_folder f, const char *name,
-			 const struct pk_file *file, unsigned flags,
+enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			 const char *name, const struct pk_file *file, unsigned flags,
 			 struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
@@ -293,8 +291,7 @@ static const char *move_name(enum pk_folder f1, enum pk_folder f2)
 
 /* Load and parse the source entry, then check it against f2's rules. */
 static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
-			      enum pk_folder f2, const char *n2,
-			      struct entry_row *row)
+			      enum pk_folder f2, const char *n2, struct entry_row *row)
 {
 	void *data = NULL;
 	size_t len = 0;
@@ -316,9 +313,9 @@ static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
 	return e;
 }
 
-enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c,
-			    enum pk_folder f1, const char *n1, enum pk_folder f2,
-			    const char *n2, unsigned flags, struct pk_status *st)
+enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,
+			    const char *n1, enum pk_folder f2, const char *n2, unsigned flags,
+			    struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
 	struct entry_row row;
@@ -350,9 +347,8 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c,
 	return e;
 }
 
-enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c,
-			    enum pk_folder f, const char *name,
-			    struct pk_status *st)
+enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			    const char *name, struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
 	struct entry_row row;
@@ -379,9 +375,8 @@ enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c,
 	return e;
 }
 
-void pk_trust_refused(struct pk_store *s, const struct pk_caller *c,
-		      const char *what, enum pk_folder f, const char *name,
-		      const struct pk_status *st)
+void pk_trust_refused(struct pk_store *s, const struct pk_caller *c, const char *what,
+		      enum pk_folder f, const char *name, const struct pk_status *st)
 {
 	struct pk_status copy = *st;
 	struct op op = {.s = s, .c = c, .st = &copy};

@@ -29,8 +29,7 @@ static void flush_removed(struct pk_store *s, int report)
 {
 	for (size_t i = 0; i < s->n_removed; i++) {
 		if (report && s->removed_fn)
-			s->removed_fn(s->removed_ctx, s->removed[i].f,
-				      s->removed[i].name);
+			s->removed_fn(s->removed_ctx, s->removed[i].f, s->removed[i].name);
 		free(s->removed[i].name);
 	}
 	s->n_removed = 0;

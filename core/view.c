@@ -21,8 +21,8 @@ static const char member_sql[] =
 	" ORDER BY h, b.kind, e.ino";
 
 /* Called for each member in name order with its view name and PEM. */
-typedef int (*member_fn)(void *ctx, const char *name, const struct pk_attr *a,
-			 const char *pem, size_t len);
+typedef int (*member_fn)(void *ctx, const char *name, const struct pk_attr *a, const char *pem,
+			 size_t len);
 
 struct walk {
 	member_fn fn;
@@ -70,8 +70,8 @@ static int visit(struct walk *w, sqlite3_stmt *q)
 	a.ctime_ns = sqlite3_column_int64(q, 4);
 	a.uid = (unsigned)sqlite3_column_int64(q, 7);
 	a.gid = (unsigned)sqlite3_column_int64(q, 8);
-	if (pk_object_pem(sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5),
-			  &pem, &len) != PK_OK)
+	if (pk_object_pem(sqlite3_column_blob(q, 5), (size_t)sqlite3_column_bytes(q, 5), &pem,
+			  &len) != PK_OK)
 		return 0; /* not renderable: leave it out of the view */
 	a.size = len;
 	stop = w->fn(w->ctx, name, &a, pem, len);
@@ -80,12 +80,11 @@ static int visit(struct walk *w, sqlite3_stmt *q)
 }
 
 /* Walk the members (one group when hash >= 0) under the store's lock. */
-static enum pk_err walk(struct pk_store *s, int64_t hash, int kind, member_fn fn,
-			void *ctx)
+static enum pk_err walk(struct pk_store *s, int64_t hash, int kind, member_fn fn, void *ctx)
 {
 	char sql[sizeof(member_sql) + 128];
 	struct walk w = {.fn = fn, .ctx = ctx, .kind = -1};
-	const char *filter = hash < 0 ? ""
+	const char *filter = hash < 0		    ? ""
 			     : kind == PK_KIND_CERT ? "AND b.kind = 2 AND b.subject_hash = ?1"
 						    : "AND b.kind = 3 AND b.issuer_hash = ?1";
 	sqlite3_stmt *q;
@@ -94,7 +93,8 @@ static enum pk_err walk(struct pk_store *s, int64_t hash, int kind, member_fn fn
 	snprintf(sql, sizeof(sql), member_sql,
 		 hash < 0 ? "entry e JOIN blob b ON b.id = e.blob"
 			  : "blob b CROSS JOIN entry e ON e.blob = b.id",
-		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL, filter);
+		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL,
+		 filter);
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	if (rc == SQLITE_OK) {
@@ -138,8 +138,8 @@ struct get_ctx {
 	int found;
 };
 
-static int get_one(void *ctx, const char *name, const struct pk_attr *a,
-		   const char *pem, size_t len)
+static int get_one(void *ctx, const char *name, const struct pk_attr *a, const char *pem,
+		   size_t len)
 {
 	struct get_ctx *g = ctx;
 
@@ -154,8 +154,8 @@ static int get_one(void *ctx, const char *name, const struct pk_attr *a,
 	return 1;
 }
 
-enum pk_err pk_view_capath_get(struct pk_store *s, const char *name,
-			       char **pem, size_t *len, struct pk_attr *a)
+enum pk_err pk_view_capath_get(struct pk_store *s, const char *name, char **pem, size_t *len,
+			       struct pk_attr *a)
 {
 	struct get_ctx g = {name, pem, len, a, 0};
 	uint32_t hash;
@@ -178,8 +178,8 @@ struct list_ctx {
 	void *ctx;
 };
 
-static int list_one(void *ctx, const char *name, const struct pk_attr *a,
-		    const char *pem, size_t len)
+static int list_one(void *ctx, const char *name, const struct pk_attr *a, const char *pem,
+		    size_t len)
 {
 	struct list_ctx *l = ctx;
 
@@ -203,8 +203,8 @@ struct cat_ctx {
 };
 
 /* Append one member's PEM; the file's mtime is the newest member's. */
-static int cat_one(void *ctx, const char *name, const struct pk_attr *a,
-		   const char *pem, size_t len)
+static int cat_one(void *ctx, const char *name, const struct pk_attr *a, const char *pem,
+		   size_t len)
 {
 	struct cat_ctx *c = ctx;
 
@@ -225,8 +225,7 @@ static int cat_one(void *ctx, const char *name, const struct pk_attr *a,
 	return 0;
 }
 
-enum pk_err pk_view_cafile(struct pk_store *s, char **pem, size_t *len,
-			   struct pk_attr *a)
+enum pk_err pk_view_cafile(struct pk_store *s, char **pem, size_t *len, struct pk_attr *a)
 {
 	struct cat_ctx c = {.a = a};
 	struct pk_attr d;

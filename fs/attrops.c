@@ -38,8 +38,8 @@ static void set_pending(struct pending *p, const struct pk_attr *a, unsigned whi
 }
 
 /* Change attributes wherever path (or fi) lives. */
-static int setattr(const char *path, struct fuse_file_info *fi,
-		   const struct pk_attr *a, unsigned which)
+static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_attr *a,
+		   unsigned which)
 {
 	struct pk_status st;
 	struct pk_caller c;
@@ -66,15 +66,16 @@ static int setattr(const char *path, struct fuse_file_info *fi,
 		    pk_folder_info(p->folder)->content == PK_C_KEY && (a->mode & 077))
 			rc = fs_refuse("setattr", p->folder, p->name, PK_E_PERM,
 				       "private keys stay readable by their owner only "
-				       "(mode 0%o refused)", a->mode & 07777);
+				       "(mode 0%o refused)",
+				       a->mode & 07777);
 		else
 			set_pending(p, a, which);
 		pending_put(p);
 		return rc;
 	}
 	fs_caller(&c);
-	if (pk_trust_setattr(fs_store, &c, n.folder,
-			     n.type == NODE_NAME ? n.name : NULL, a, which, &st) != PK_OK)
+	if (pk_trust_setattr(fs_store, &c, n.folder, n.type == NODE_NAME ? n.name : NULL, a,
+			     which, &st) != PK_OK)
 		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
 	return 0;
 }
@@ -98,8 +99,7 @@ int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	return which ? setattr(path, fi, &a, which) : 0;
 }
 
-int fs_utimens(const char *path, const struct timespec tv[2],
-	       struct fuse_file_info *fi)
+int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
 	struct pk_attr a = {0};
 	struct timespec now;

@@ -44,8 +44,7 @@ static void self(struct pk_caller *c)
 }
 
 /* Split "--db FILE" out of argv; the rest go to rest[] (NULL-terminated). */
-static int args(int argc, char **argv, const char *usage, const char **db, char **rest,
-		int max)
+static int args(int argc, char **argv, const char *usage, const char **db, char **rest, int max)
 {
 	int n = 0;
 
@@ -73,7 +72,8 @@ static struct pk_store *open_store(const char *db, int readonly)
 
 	pk_limits_default(&o.limits);
 	if (access(db, R_OK) != 0 || pk_store_open(db, &o, &s, &st) != PK_OK) {
-		fprintf(stderr, "pkifs: %s: %s\n", db, st.reason[0] ? st.reason : "cannot read");
+		fprintf(stderr, "pkifs: %s: %s\n", db,
+			st.reason[0] ? st.reason : "cannot read");
 		return NULL;
 	}
 	return s;
@@ -90,8 +90,11 @@ static int64_t parse_time(const char *t)
 		return (n = strtoll(t + 1, &end, 10)) > 0 && !*end ? n * 1000000000LL : 0;
 	if (t[0] == '-') {
 		n = strtoll(t + 1, &end, 10);
-		int64_t unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600
-			     : *end == 'd' ? 86400 : 0;
+		int64_t unit = *end == 's'   ? 1
+			       : *end == 'm' ? 60
+			       : *end == 'h' ? 3600
+			       : *end == 'd' ? 86400
+					     : 0;
 		if (n <= 0 || !unit || end[1])
 			return 0;
 		return (int64_t)time(NULL) * 1000000000LL - n * unit * 1000000000LL;

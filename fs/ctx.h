@@ -35,9 +35,8 @@ void fs_caller(struct pk_caller *c);
 /* Fill st for an entry or a folder. */
 void fs_stat(struct stat *st, const struct pk_attr *a, int isdir);
 /* Log a refusal that fs/ decided, and return -errno for it. */
-int fs_refuse(const char *op, enum pk_folder f, const char *name,
-	      enum pk_err err, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int fs_refuse(const char *op, enum pk_folder f, const char *name, enum pk_err err,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Return -errno for a core refusal, logging it on stderr. */
 int fs_error(const char *op, const struct pk_status *st);
 
@@ -63,8 +62,7 @@ int fs_mkdir(const char *path, mode_t mode);
 int fs_rmdir(const char *path);
 int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
 int fs_open(const char *path, struct fuse_file_info *fi);
-int fs_read(const char *path, char *buf, size_t size, off_t off,
-	    struct fuse_file_info *fi);
+int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	     struct fuse_file_info *fi);
 int fs_flush(const char *path, struct fuse_file_info *fi);
@@ -75,7 +73,6 @@ int fs_unlink(const char *path);
 int fs_rename(const char *from, const char *to, unsigned int flags);
 int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
 int fs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
-int fs_utimens(const char *path, const struct timespec tv[2],
-	       struct fuse_file_info *fi);
+int fs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi);
 
 #endif

@@ -80,8 +80,7 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 /* A writer on a committed file (or, truncating, on one another writer is
  * still writing, whose attributes are like): a pending record of its own. */
-static int open_for_write(struct node *n, struct fuse_file_info *fi,
-			  const struct pk_attr *like)
+static int open_for_write(struct node *n, struct fuse_file_info *fi, const struct pk_attr *like)
 {
 	struct pk_attr a;
 	void *data = NULL;
@@ -154,8 +153,7 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 	return attach(fi, NULL, data, len);
 }
 
-int fs_read(const char *path, char *buf, size_t size, off_t off,
-	    struct fuse_file_info *fi)
+int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct handle *h = fs_handle(fi);
 	const char *data = h->data;
@@ -200,8 +198,7 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	pending_unlock();
 	if (rc == -EFBIG) {
 		fs_refuse("write", p->folder, p->name, PK_E_TOO_BIG,
-			  "over the %zu byte cap of %s", max,
-			  pk_folder_info(p->folder)->path);
+			  "over the %zu byte cap of %s", max, pk_folder_info(p->folder)->path);
 		fail_pending(p, EFBIG);
 	}
 	return rc ? rc : (int)size;

@@ -184,7 +184,8 @@ static int cmd_log(int argc, char **argv)
 		return fprintf(stderr, "%s", usage_log), 2;
 	pk_limits_default(&so.limits);
 	if (access(db, R_OK) != 0 || pk_store_open(db, &so, &s, &st) != PK_OK) {
-		fprintf(stderr, "pkifs: %s: %s\n", db, st.reason[0] ? st.reason : "cannot read");
+		fprintf(stderr, "pkifs: %s: %s\n", db,
+			st.reason[0] ? st.reason : "cannot read");
 		return 1;
 	}
 	pk_audit_print(s, stdout, n);

@@ -88,7 +88,8 @@ static void *worker(void *arg)
 
 	(void)arg;
 	/* wake every 5 s, or as often as automatic snapshots are due */
-	while (nap(opts.auto_every_s > 0 && opts.auto_every_s < 5 ? (int)opts.auto_every_s : 5)) {
+	while (nap(opts.auto_every_s > 0 && opts.auto_every_s < 5 ? (int)opts.auto_every_s
+								  : 5)) {
 		do {
 			deleted = 0;
 			if (pk_history_prune(store, opts.retention_s * 1000000000LL, 256,

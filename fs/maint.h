@@ -8,7 +8,7 @@
 #include "pkifs/store.h"
 
 struct maint_opts {
-	int64_t retention_s; /* history kept, seconds (default 30 days) */
+	int64_t retention_s;  /* history kept, seconds (default 30 days) */
 	int64_t auto_every_s; /* automatic snapshot interval; 0: off */
 	unsigned auto_keep;   /* automatic snapshots kept (oldest dropped) */
 };

@@ -30,15 +30,14 @@ static void add_fuse_opt(struct mount_opts *o, const char *opt)
 {
 	size_t len = strlen(o->fuse_opts);
 
-	snprintf(o->fuse_opts + len, sizeof(o->fuse_opts) - len, "%s%s",
-		 len ? "," : "", opt);
+	snprintf(o->fuse_opts + len, sizeof(o->fuse_opts) - len, "%s%s", len ? "," : "", opt);
 }
 
 /* One of pkifs's own size/count options; 1 if it was one, -1 if bad. */
 static int own_opt(struct mount_opts *o, const char *opt)
 {
-	static const char *const names[] = {"max_rejected=", "cert_max=",
-					    "crl_max=", "aux_max="};
+	static const char *const names[] = {
+		"max_rejected=", "cert_max=", "crl_max=", "aux_max="};
 	for (int i = 0; i < 4; i++) {
 		size_t n = strlen(names[i]);
 		char *end;
@@ -54,8 +53,9 @@ static int own_opt(struct mount_opts *o, const char *opt)
 		if (i == 0)
 			o->limits.max_rejected = (unsigned)v;
 		else
-			*(i == 1 ? &o->limits.cert_max : i == 2 ? &o->limits.crl_max
-							       : &o->limits.aux_max) = v;
+			*(i == 1   ? &o->limits.cert_max
+			  : i == 2 ? &o->limits.crl_max
+				   : &o->limits.aux_max) = v;
 		return 1;
 	}
 	return 0;
@@ -71,8 +71,11 @@ static int64_t duration(const char *v)
 	if (end == v || n < 0)
 		return -1;
 	if (*end)
-		unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600
-		       : *end == 'd' ? 86400 : -1;
+		unit = *end == 's'   ? 1
+		       : *end == 'm' ? 60
+		       : *end == 'h' ? 3600
+		       : *end == 'd' ? 86400
+				     : -1;
 	if (unit < 0 || (*end && end[1]))
 		return -1;
 	return n * unit;
@@ -167,7 +170,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 	if (stat(o->mountpoint, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, "pkifs: mountpoint %s: %s\n", o->mountpoint,
 			errno == ENOENT || S_ISDIR(sb.st_mode) ? "no such directory"
-							      : "not a directory");
+							       : "not a directory");
 		return -1;
 	}
 	if (is_mounted(o->mountpoint)) {
@@ -194,8 +197,8 @@ static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
 	char buf[PATH_MAX + 64];
 
 	fuse_opt_add_arg(args, "pkifs");
-	snprintf(buf, sizeof(buf), "fsname=pkifs:%s,subtype=pkifs,default_permissions%s",
-		 o->db, geteuid() == 0 ? ",allow_other" : "");
+	snprintf(buf, sizeof(buf), "fsname=pkifs:%s,subtype=pkifs,default_permissions%s", o->db,
+		 geteuid() == 0 ? ",allow_other" : "");
 	fuse_opt_add_arg(args, "-o");
 	fuse_opt_add_arg(args, buf);
 	if (o->fuse_opts[0]) {

@@ -8,13 +8,13 @@
 #include "pkifs/folder.h"
 
 struct mount_opts {
-	const char *db;         /* absolute path of the database */
+	const char *db;		/* absolute path of the database */
 	const char *mountpoint; /* absolute path */
 	int foreground;
 	int debug;
 	struct pk_limits limits;
 	struct maint_opts maint;
-	char fuse_opts[1024];   /* -o options passed on to libfuse */
+	char fuse_opts[1024]; /* -o options passed on to libfuse */
 };
 
 /* Parse "-o a,b=c": pkifs's own options go to o, the rest to fuse_opts.

@@ -147,8 +147,9 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 		return rc;
 	p = pending_get(a.folder, a.name);
 	if (p) {
-		rc = p->isdir ? rename_lockdir(p, &b)
-		     : p->staged ? rename_staged(p, &b, flags) : rename_writing(p, &a, &b, flags);
+		rc = p->isdir	 ? rename_lockdir(p, &b)
+		     : p->staged ? rename_staged(p, &b, flags)
+				 : rename_writing(p, &a, &b, flags);
 		pending_put(p);
 		return rc;
 	}
@@ -222,8 +223,8 @@ int fs_rmdir(const char *path)
 				 "the folders of a PKI tree cannot be removed");
 	p = pending_get(n.folder, n.name);
 	if (!p)
-		return pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK
-			       ? -ENOTDIR : -ENOENT;
+		return pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK ? -ENOTDIR
+										  : -ENOENT;
 	rc = p->isdir ? 0 : -ENOTDIR;
 	if (p->isdir)
 		pending_unlist(p);

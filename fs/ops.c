@@ -81,20 +81,21 @@ int fs_check_name(const char *op, const struct node *n)
 	for (const unsigned char *c = (const unsigned char *)n->name; *c; c++)
 		if (*c < 0x20 || *c == 0x7f)
 			return fs_refuse(op, n->folder, NULL, PK_E_NAME,
-					 "names cannot hold control characters (byte 0x%02x)", *c);
+					 "names cannot hold control characters (byte 0x%02x)",
+					 *c);
 	return 0;
 }
 
 int fs_error(const char *op, const struct pk_status *st)
 {
 	if (st->err != PK_OK && st->reason[0])
-		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op,
-			pk_err_name(st->err), st->reason);
+		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op, pk_err_name(st->err),
+			st->reason);
 	return -pk_err_errno(st->err);
 }
 
-int fs_refuse(const char *op, enum pk_folder f, const char *name,
-	      enum pk_err err, const char *fmt, ...)
+int fs_refuse(const char *op, enum pk_folder f, const char *name, enum pk_err err,
+	      const char *fmt, ...)
 {
 	struct pk_status st = {.err = err};
 	struct pk_caller c;
@@ -330,8 +331,7 @@ static int fs_mknod(const char *path, mode_t mode, dev_t dev)
 	if (rc || n.type != NODE_NAME)
 		return rc ? rc : -EEXIST;
 	return fs_refuse("mknod", n.folder, n.name, PK_E_PERM,
-			 "only regular files can be stored (mode 0%o refused)",
-			 (unsigned)mode);
+			 "only regular files can be stored (mode 0%o refused)", (unsigned)mode);
 }
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)

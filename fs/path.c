@@ -13,7 +13,7 @@ static const struct {
 	const char *leaf;
 	enum pk_folder target;
 } aliases[] = {
-	{PK_F_ROOT, "issuer", PK_F_ISSUERS},     /* OPC UA Part 12, UA-.NET */
+	{PK_F_ROOT, "issuer", PK_F_ISSUERS},	 /* OPC UA Part 12, UA-.NET */
 	{PK_F_REJECTED, "certs", PK_F_REJECTED}, /* Part 12, UA-.NET, open62541 */
 };
 

@@ -31,8 +31,8 @@ struct node {
 	enum node_type type;
 	enum pk_folder folder;
 	const char *name; /* NODE_NAME: points into the resolved path */
-	int via_alias;    /* reached through an alias (which is not repeated) */
-	char snap[256];   /* AREA_SNAPSHOT: the snapshot's name ("" = snapshot/) */
+	int via_alias;	  /* reached through an alias (which is not repeated) */
+	char snap[256];	  /* AREA_SNAPSHOT: the snapshot's name ("" = snapshot/) */
 };
 
 /* Names of the root-level extras (NULL: switched off). */

@@ -25,14 +25,14 @@ struct pending {
 	struct pk_attr attr; /* ino, mode, uid, gid, mtime; size is len */
 	char *buf;
 	size_t len, cap;
-	int refs;     /* open handles, plus one for the table while listed */
-	int listed;   /* in the table, so lookups see it */
-	int staged;   /* dot-name: commit on rename, not on close */
-	int dirty;    /* content differs from the store's */
-	int written;  /* bytes were written since open (else commit at release) */
-	int failed;   /* refused: flush reports err once */
-	int err;      /* positive errno of the refusal */
-	int isdir;    /* a lock directory */
+	int refs;	      /* open handles, plus one for the table while listed */
+	int listed;	      /* in the table, so lookups see it */
+	int staged;	      /* dot-name: commit on rename, not on close */
+	int dirty;	      /* content differs from the store's */
+	int written;	      /* bytes were written since open (else commit at release) */
+	int failed;	      /* refused: flush reports err once */
+	int err;	      /* positive errno of the refusal */
+	int isdir;	      /* a lock directory */
 	struct pk_caller who; /* who opened it, for the audit log */
 };
 

@@ -110,7 +110,8 @@ int ro_getattr(struct node *n, struct stat *st)
 	else if (n->area == AREA_CAPATH && isdir)
 		rc = capath_dir_attr(&a);
 	else if (n->area == AREA_CAPATH)
-		rc = pk_view_capath_get(fs_store, n->name, NULL, NULL, &a) == PK_OK ? 0 : -ENOENT;
+		rc = pk_view_capath_get(fs_store, n->name, NULL, NULL, &a) == PK_OK ? 0
+										    : -ENOENT;
 	else if (pk_view_cafile(fs_store, &pem, &len, &a) != PK_OK)
 		rc = -EIO;
 	free(pem);
@@ -154,17 +155,18 @@ static int fill_snapshot(void *ctx, const struct pk_snapshot *snap)
 }
 
 /* A folder inside a snapshot: its child folders, then its entries. */
-static int snap_readdir(struct node *n, struct fill *f)
+static int snap_readdir(struct node *n, const struct fill *outer)
 {
 	struct dir_child kids[PK_F_COUNT + 2];
 	struct pk_snapshot snap;
+	struct fill g = *outer, *f = &g; /* with the snapshot, for inode numbers */
 	struct pk_attr a;
 	struct stat st;
 	int k;
 
 	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 		return -ENOENT;
-	f->snap = &snap;
+	g.snap = &snap;
 	k = path_children(n->folder, n->via_alias, kids);
 	for (int i = 0; i < k; i++) {
 		if (pk_snapshot_dir_attr(fs_store, &snap, kids[i].folder, &a) != PK_OK)
@@ -173,7 +175,8 @@ static int snap_readdir(struct node *n, struct fill *f)
 		fs_stat(&st, &a, 1);
 		f->fill(f->buf, kids[i].name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
 	}
-	return pk_snapshot_entries(fs_store, &snap, n->folder, fill_attr, f) == PK_OK ? 0 : -EIO;
+	return pk_snapshot_entries(fs_store, &snap, n->folder, fill_attr, f) == PK_OK ? 0
+										      : -EIO;
 }
 
 int ro_readdir(struct node *n, void *buf, fuse_fill_dir_t fill, int plus)
@@ -204,7 +207,8 @@ int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
 	if (n->area == AREA_SNAPSHOT) {
 		if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 			return -ENOENT;
-		e = pk_snapshot_read(fs_store, &snap, n->folder, n->name, (void **)data, len, &a);
+		e = pk_snapshot_read(fs_store, &snap, n->folder, n->name, (void **)data, len,
+				     &a);
 		fi->keep_cache = 1; /* a snapshot's bytes never change */
 	} else {
 		fi->direct_io = 1;

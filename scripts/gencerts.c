@@ -20,8 +20,8 @@ static EVP_PKEY *ec_key(void)
 }
 
 /* A certificate for subject cn, signed by (issuer, ikey). */
-static X509 *make_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer,
-		       EVP_PKEY *ikey, int ca)
+static X509 *make_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
+		       int ca)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = X509_NAME_new();
@@ -32,7 +32,8 @@ static X509 *make_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer,
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3650L * 86400);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
+				   0);
 	X509_set_subject_name(x, name);
 	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	X509_set_pubkey(x, key);

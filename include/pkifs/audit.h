@@ -14,16 +14,16 @@
 #include "pkifs/trust.h"
 
 struct pk_audit_rec {
-	const char *op;      /* "put", "rename", "remove", "setattr", "evict", ... */
+	const char *op; /* "put", "rename", "remove", "setattr", "evict", ... */
 	enum pk_folder folder;
 	const char *name;
 	enum pk_folder folder2; /* rename destination, or PK_F_NONE */
 	const char *name2;
-	const char *thumb;   /* certificate/CRL thumbprint or NULL */
+	const char *thumb; /* certificate/CRL thumbprint or NULL */
 	const struct pk_caller *caller;
-	enum pk_err err;     /* PK_OK for an accepted operation */
-	const char *reason;  /* refusal reason, or a note ("paired with ...") */
-	int64_t time_ns;     /* when it happened; 0: now */
+	enum pk_err err;    /* PK_OK for an accepted operation */
+	const char *reason; /* refusal reason, or a note ("paired with ...") */
+	int64_t time_ns;    /* when it happened; 0: now */
 };
 
 /* Append r to the log inside the current transaction. */

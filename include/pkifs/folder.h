@@ -43,18 +43,18 @@ enum pk_content {
 };
 
 struct pk_folder_info {
-	const char *path;       /* "trusted/certs"; "" for the root */
-	const char *leaf;       /* last path element: "certs" */
-	enum pk_folder parent;  /* PK_F_NONE for the root */
+	const char *path;      /* "trusted/certs"; "" for the root */
+	const char *leaf;      /* last path element: "certs" */
+	enum pk_folder parent; /* PK_F_NONE for the root */
 	enum pk_content content;
-	unsigned dir_mode;      /* default permission bits of the folder */
+	unsigned dir_mode; /* default permission bits of the folder */
 };
 
 /* Configurable limits: size caps per content and the rejected/ cap. */
 struct pk_limits {
 	size_t cert_max;       /* certificates and keys, default 64 KiB */
-	size_t crl_max;        /* CRLs, default 16 MiB */
-	size_t aux_max;        /* auxiliary files, default 1 MiB */
+	size_t crl_max;	       /* CRLs, default 16 MiB */
+	size_t aux_max;	       /* auxiliary files, default 1 MiB */
 	unsigned max_rejected; /* entries kept in rejected/, default 128 */
 };
 
@@ -74,8 +74,7 @@ size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f);
  * The checks that need only the parsed object: kind, CA flags, key mode.
  * Store-dependent checks (duplicates, a CRL's CA) are the trust layer's.
  */
-enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o,
-			    struct pk_status *st);
+enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct pk_status *st);
 
 /* Is a certificate folder (certs, rejected) whose entries carry thumbprints. */
 int pk_folder_holds_certs(enum pk_folder f);

@@ -16,30 +16,31 @@
 
 enum pk_kind {
 	PK_KIND_NONE = 0, /* not a PKI object (auxiliary files: openssl.cnf) */
-	PK_KIND_EMPTY,    /* zero-length file */
-	PK_KIND_CERT,     /* one certificate, optionally followed by its chain */
+	PK_KIND_EMPTY,	  /* zero-length file */
+	PK_KIND_CERT,	  /* one certificate, optionally followed by its chain */
 	PK_KIND_CRL,
-	PK_KIND_KEY,      /* a private key, any supported encoding */
-	PK_KIND_PKCS12,   /* a .pfx bundle (key and certificate) */
+	PK_KIND_KEY,	/* a private key, any supported encoding */
+	PK_KIND_PKCS12, /* a .pfx bundle (key and certificate) */
 };
 
 struct pk_object {
 	enum pk_kind kind;
-	int der;                        /* 1: DER encoding, 0: PEM */
-	unsigned chain_len;             /* certificates in the file */
-	char thumb[41];                 /* SHA-1 of leaf cert / CRL DER, hex; "" for keys */
-	int has_pubkey;                 /* pubkey_sha256 is set */
+	int der;			 /* 1: DER encoding, 0: PEM */
+	unsigned chain_len;		 /* certificates in the file */
+	char thumb[41];			 /* SHA-1 of leaf cert / CRL DER, hex; "" for keys */
+	int has_pubkey;			 /* pubkey_sha256 is set */
 	unsigned char pubkey_sha256[32]; /* SHA-256 of the SubjectPublicKeyInfo DER */
-	uint32_t subject_hash;          /* as `openssl x509 -subject_hash` (cert) */
-	uint32_t issuer_hash;           /* cert's issuer, or `openssl crl -hash` */
-	int is_ca;                      /* basicConstraints CA:TRUE */
-	int key_cert_sign;              /* keyUsage has keyCertSign (or no keyUsage) */
-	int self_signed;                /* subject == issuer and own key verifies it */
-	int encrypted;                  /* key or PKCS#12 that needs a password */
-	int64_t not_before, not_after;  /* unix seconds (cert: validity; CRL: this/next update) */
-	char subject[256];              /* RFC 2253 one-line */
+	uint32_t subject_hash;		 /* as `openssl x509 -subject_hash` (cert) */
+	uint32_t issuer_hash;		 /* cert's issuer, or `openssl crl -hash` */
+	int is_ca;			 /* basicConstraints CA:TRUE */
+	int key_cert_sign;		 /* keyUsage has keyCertSign (or no keyUsage) */
+	int self_signed;		 /* subject == issuer and own key verifies it */
+	int encrypted;			 /* key or PKCS#12 that needs a password */
+	int64_t not_before,
+		not_after; /* unix seconds (cert: validity; CRL: this/next update) */
+	char subject[256]; /* RFC 2253 one-line */
 	char issuer[256];
-	char serial[80];                /* hex */
+	char serial[80]; /* hex */
 };
 
 /*
@@ -53,14 +54,13 @@ enum pk_err pk_object_parse(const void *data, size_t len, struct pk_object *out,
 			    struct pk_status *st);
 
 /* Does the CRL (DER or PEM bytes) verify with the CA certificate's key? */
-enum pk_err pk_crl_verify(const void *crl, size_t crl_len, const void *ca,
-			  size_t ca_len, struct pk_status *st);
+enum pk_err pk_crl_verify(const void *crl, size_t crl_len, const void *ca, size_t ca_len,
+			  struct pk_status *st);
 
 /*
  * PEM text of the first object (the leaf certificate, or the CRL) of data, for
  * generated views. Returns a malloc'd buffer in *pem (caller frees) or an error.
  */
-enum pk_err pk_object_pem(const void *data, size_t len, char **pem,
-			  size_t *pem_len);
+enum pk_err pk_object_pem(const void *data, size_t len, char **pem, size_t *pem_len);
 
 #endif

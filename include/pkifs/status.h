@@ -11,25 +11,25 @@
 
 enum pk_err {
 	PK_OK = 0,
-	PK_E_MALFORMED,   /* bytes are not a well-formed object (EBADMSG) */
-	PK_E_WRONG_KIND,  /* well-formed, but not what this folder holds (EINVAL) */
-	PK_E_CHAIN,       /* certificates in one file do not form a chain (EINVAL) */
-	PK_E_NOT_CA,      /* folder takes only CA certificates (EPERM) */
-	PK_E_NO_ISSUER,   /* no CA in the store can have signed it (ENOKEY) */
-	PK_E_BAD_SIG,     /* a candidate CA exists but the signature fails (EKEYREJECTED) */
-	PK_E_TOO_BIG,     /* over the folder's size cap (EFBIG) */
-	PK_E_DUPLICATE,   /* the same certificate is already in the folder (EEXIST) */
-	PK_E_EXISTS,      /* the name exists (EEXIST) */
-	PK_E_NOENT,       /* no such entry (ENOENT) */
-	PK_E_PERM,        /* refused by policy (EPERM) */
-	PK_E_READONLY,    /* read-only area or store (EROFS) */
-	PK_E_NOSPC,       /* disk full (ENOSPC) */
-	PK_E_BUSY,        /* database locked by another process (EBUSY) */
-	PK_E_NOMEM,       /* out of memory (ENOMEM) */
-	PK_E_NAME,        /* unusable name (EINVAL) */
-	PK_E_NAMELEN,     /* name too long (ENAMETOOLONG) */
-	PK_E_SCHEMA,      /* not a pkifs database, or a newer schema */
-	PK_E_IO,          /* anything else from the database (EIO) */
+	PK_E_MALFORMED,	 /* bytes are not a well-formed object (EBADMSG) */
+	PK_E_WRONG_KIND, /* well-formed, but not what this folder holds (EINVAL) */
+	PK_E_CHAIN,	 /* certificates in one file do not form a chain (EINVAL) */
+	PK_E_NOT_CA,	 /* folder takes only CA certificates (EPERM) */
+	PK_E_NO_ISSUER,	 /* no CA in the store can have signed it (ENOKEY) */
+	PK_E_BAD_SIG,	 /* a candidate CA exists but the signature fails (EKEYREJECTED) */
+	PK_E_TOO_BIG,	 /* over the folder's size cap (EFBIG) */
+	PK_E_DUPLICATE,	 /* the same certificate is already in the folder (EEXIST) */
+	PK_E_EXISTS,	 /* the name exists (EEXIST) */
+	PK_E_NOENT,	 /* no such entry (ENOENT) */
+	PK_E_PERM,	 /* refused by policy (EPERM) */
+	PK_E_READONLY,	 /* read-only area or store (EROFS) */
+	PK_E_NOSPC,	 /* disk full (ENOSPC) */
+	PK_E_BUSY,	 /* database locked by another process (EBUSY) */
+	PK_E_NOMEM,	 /* out of memory (ENOMEM) */
+	PK_E_NAME,	 /* unusable name (EINVAL) */
+	PK_E_NAMELEN,	 /* name too long (ENAMETOOLONG) */
+	PK_E_SCHEMA,	 /* not a pkifs database, or a newer schema */
+	PK_E_IO,	 /* anything else from the database (EIO) */
 };
 
 struct pk_status {

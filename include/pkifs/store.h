@@ -47,23 +47,20 @@ void pk_store_on_removed(struct pk_store *s, pk_removed_fn fn, void *ctx);
 const struct pk_limits *pk_store_limits(const struct pk_store *s);
 
 /* Live entry f/name: attributes, or PK_E_NOENT. */
-enum pk_err pk_store_lookup(struct pk_store *s, enum pk_folder f,
-			    const char *name, struct pk_attr *a);
+enum pk_err pk_store_lookup(struct pk_store *s, enum pk_folder f, const char *name,
+			    struct pk_attr *a);
 
 /* Live entry's bytes (malloc'd, caller frees) and attributes. */
-enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f,
-			  const char *name, void **data, size_t *len,
-			  struct pk_attr *a);
+enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f, const char *name, void **data,
+			  size_t *len, struct pk_attr *a);
 
 typedef int (*pk_list_fn)(void *ctx, const char *name, const struct pk_attr *a);
 
 /* Call fn for each live entry of f, by name; stops when fn returns nonzero. */
-enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn,
-			  void *ctx);
+enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn, void *ctx);
 
 /* A folder's own attributes (mtime moves on every change inside it). */
-enum pk_err pk_store_dir_attr(struct pk_store *s, enum pk_folder f,
-			      struct pk_attr *a);
+enum pk_err pk_store_dir_attr(struct pk_store *s, enum pk_folder f, struct pk_attr *a);
 
 /* A fresh inode number, never handed out before in this store. */
 uint64_t pk_store_new_ino(struct pk_store *s);

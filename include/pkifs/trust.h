@@ -29,34 +29,30 @@ struct pk_file {
 #define PK_NOREPLACE 1u /* fail with PK_E_EXISTS when the name is taken */
 
 /* Put file at f/name (replacing what is there unless PK_NOREPLACE). */
-enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c,
-			 enum pk_folder f, const char *name,
-			 const struct pk_file *file, unsigned flags,
+enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			 const char *name, const struct pk_file *file, unsigned flags,
 			 struct pk_status *st);
 
 /* Move f1/n1 to f2/n2; the destination folder's rules apply. */
-enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c,
-			    enum pk_folder f1, const char *n1, enum pk_folder f2,
-			    const char *n2, unsigned flags, struct pk_status *st);
-
-enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c,
-			    enum pk_folder f, const char *name,
+enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,
+			    const char *n1, enum pk_folder f2, const char *n2, unsigned flags,
 			    struct pk_status *st);
 
-#define PK_SET_MODE 1u
-#define PK_SET_UID 2u
-#define PK_SET_GID 4u
+enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			    const char *name, struct pk_status *st);
+
+#define PK_SET_MODE  1u
+#define PK_SET_UID   2u
+#define PK_SET_GID   4u
 #define PK_SET_MTIME 8u
 
 /* Change attributes of entry f/name (name NULL: the folder itself). */
-enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c,
-			     enum pk_folder f, const char *name,
-			     const struct pk_attr *a, unsigned which,
+enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			     const char *name, const struct pk_attr *a, unsigned which,
 			     struct pk_status *st);
 
 /* Log a refusal decided outside the core (a write over the size cap, ...). */
-void pk_trust_refused(struct pk_store *s, const struct pk_caller *c,
-		      const char *op, enum pk_folder f, const char *name,
-		      const struct pk_status *st);
+void pk_trust_refused(struct pk_store *s, const struct pk_caller *c, const char *op,
+		      enum pk_folder f, const char *name, const struct pk_status *st);
 
 #endif

@@ -19,15 +19,14 @@
 int pk_view_parse_name(const char *name, uint32_t *hash, unsigned *n, int *crl);
 
 /* The PEM text behind a CApath name, with attributes (size exact). */
-enum pk_err pk_view_capath_get(struct pk_store *s, const char *name,
-			       char **pem, size_t *len, struct pk_attr *a);
+enum pk_err pk_view_capath_get(struct pk_store *s, const char *name, char **pem, size_t *len,
+			       struct pk_attr *a);
 
 /* Every CApath name with its attributes, in hash order. */
 enum pk_err pk_view_capath_list(struct pk_store *s, pk_list_fn fn, void *ctx);
 
 /* The CA file: every member's PEM in one buffer (malloc'd). */
-enum pk_err pk_view_cafile(struct pk_store *s, char **pem, size_t *len,
-			   struct pk_attr *a);
+enum pk_err pk_view_cafile(struct pk_store *s, char **pem, size_t *len, struct pk_attr *a);
 
 /* Inode numbers of view files live above this bit. */
 #define PK_VIEW_INO_BASE (1ULL << 48)

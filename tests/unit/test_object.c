@@ -127,7 +127,8 @@ static void chains(void **state)
 
 static void keys_pair_with_their_certificate(void **state)
 {
-	const char *keys[] = {"app1.key.pkcs8.pem", "app1.key.pkcs1.pem", "app1.key.der", "app1.pfx"};
+	const char *keys[] = {"app1.key.pkcs8.pem", "app1.key.pkcs1.pem", "app1.key.der",
+			      "app1.pfx"};
 	struct pk_object cert, key;
 
 	(void)state;

@@ -169,7 +169,8 @@ static void at_time_undoes_rm_and_restore_brings_it_back(void **state)
 	assert_string_equal(v = at(s, "undo", "key.cnf"), "precious");
 	free(v);
 	assert_null(at(s, "undo", "new.cnf"));
-	assert_int_equal(pk_snapshot_create(s, &me, "future", t + 3600000000000LL, &st), PK_E_NOENT);
+	assert_int_equal(pk_snapshot_create(s, &me, "future", t + 3600000000000LL, &st),
+			 PK_E_NOENT);
 	assert_int_equal(pk_snapshot_restore(s, &me, "undo", &st), PK_OK);
 	assert_int_equal(pk_store_lookup(s, PK_F_OWN, "key.cnf", &after), PK_OK);
 	assert_int_equal(after.ino, before.ino);
@@ -223,7 +224,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(snapshot_shows_its_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(creation_cost_does_not_grow, setup, teardown),
-		cmocka_unit_test_setup_teardown(at_time_undoes_rm_and_restore_brings_it_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(at_time_undoes_rm_and_restore_brings_it_back,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(prune_keeps_pinned_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_is_a_store, setup, teardown),
 	};

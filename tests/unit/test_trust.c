@@ -69,8 +69,8 @@ static int teardown(void **state)
 }
 
 /* Put a test PKI file at f/name; returns the result. */
-static enum pk_err put(struct pk_store *s, enum pk_folder f, const char *name,
-		       const char *file, struct pk_status *st)
+static enum pk_err put(struct pk_store *s, enum pk_folder f, const char *name, const char *file,
+		       struct pk_status *st)
 {
 	struct pk_file pf = {0};
 	enum pk_err e;
@@ -111,7 +111,8 @@ static void put_reads_back_exact_bytes(void **state)
 	void *want = pki_file("root-ca.der", &len), *data;
 
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "root.der", "root-ca.der", &st), PK_OK);
-	assert_int_equal(pk_store_read(s, PK_F_TRUSTED_CERTS, "root.der", &data, &got, &a), PK_OK);
+	assert_int_equal(pk_store_read(s, PK_F_TRUSTED_CERTS, "root.der", &data, &got, &a),
+			 PK_OK);
 	assert_int_equal(got, len);
 	assert_memory_equal(data, want, len);
 	assert_int_equal(a.mtime_ns, 1700000000123456789LL);
@@ -141,7 +142,8 @@ static void issuers_take_only_cas(void **state)
 	struct pk_status st;
 
 	assert_int_equal(put(s, PK_F_ISSUERS_CERTS, "leaf.der", "leaf1.der", &st), PK_E_NOT_CA);
-	assert_int_equal(put(s, PK_F_ISSUERS_CERTS, "int.der", "intermediate-ca.der", &st), PK_OK);
+	assert_int_equal(put(s, PK_F_ISSUERS_CERTS, "int.der", "intermediate-ca.der", &st),
+			 PK_OK);
 	assert_int_equal(entries(s, PK_F_ISSUERS_CERTS), 1);
 }
 
@@ -152,10 +154,13 @@ static void crl_needs_its_ca(void **state)
 
 	assert_int_equal(put(s, PK_F_TRUSTED_CRL, "i.crl", "intermediate-ca.crl", &st),
 			 PK_E_NO_ISSUER);
-	assert_int_equal(put(s, PK_F_ISSUERS_CERTS, "int.der", "intermediate-ca.der", &st), PK_OK);
+	assert_int_equal(put(s, PK_F_ISSUERS_CERTS, "int.der", "intermediate-ca.der", &st),
+			 PK_OK);
 	assert_int_equal(put(s, PK_F_TRUSTED_CRL, "i.crl", "intermediate-ca.crl", &st), PK_OK);
-	assert_int_equal(put(s, PK_F_TRUSTED_CRL, "o.crl", "other-ca.crl", &st), PK_E_NO_ISSUER);
-	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "c.crl", "root-ca.crl", &st), PK_E_WRONG_KIND);
+	assert_int_equal(put(s, PK_F_TRUSTED_CRL, "o.crl", "other-ca.crl", &st),
+			 PK_E_NO_ISSUER);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "c.crl", "root-ca.crl", &st),
+			 PK_E_WRONG_KIND);
 }
 
 static void move_applies_destination_rules(void **state)
@@ -165,10 +170,12 @@ static void move_applies_destination_rules(void **state)
 
 	assert_int_equal(put(s, PK_F_REJECTED, "x.pem", "leaf1.pem", &st), PK_OK);
 	assert_int_equal(pk_trust_rename(s, &me, PK_F_REJECTED, "x.pem", PK_F_ISSUERS_CERTS,
-					 "x.pem", 0, &st), PK_E_NOT_CA);
+					 "x.pem", 0, &st),
+			 PK_E_NOT_CA);
 	assert_int_equal(entries(s, PK_F_REJECTED), 1);
 	assert_int_equal(pk_trust_rename(s, &me, PK_F_REJECTED, "x.pem", PK_F_TRUSTED_CERTS,
-					 "x.pem", 0, &st), PK_OK);
+					 "x.pem", 0, &st),
+			 PK_OK);
 	assert_int_equal(entries(s, PK_F_REJECTED), 0);
 	assert_int_equal(pk_store_lookup(s, PK_F_TRUSTED_CERTS, "x.pem", NULL), PK_OK);
 }
@@ -183,9 +190,11 @@ static void rename_keeps_inode_and_noreplace_holds(void **state)
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "b", "leaf2.der", &st), PK_OK);
 	assert_int_equal(pk_store_lookup(s, PK_F_TRUSTED_CERTS, "a", &a), PK_OK);
 	assert_int_equal(pk_trust_rename(s, &me, PK_F_TRUSTED_CERTS, "a", PK_F_TRUSTED_CERTS,
-					 "b", PK_NOREPLACE, &st), PK_E_EXISTS);
+					 "b", PK_NOREPLACE, &st),
+			 PK_E_EXISTS);
 	assert_int_equal(pk_trust_rename(s, &me, PK_F_TRUSTED_CERTS, "a", PK_F_TRUSTED_CERTS,
-					 "b", 0, &st), PK_OK);
+					 "b", 0, &st),
+			 PK_OK);
 	assert_int_equal(pk_store_lookup(s, PK_F_TRUSTED_CERTS, "b", &b), PK_OK);
 	assert_int_equal(a.ino, b.ino);
 	assert_int_equal(entries(s, PK_F_TRUSTED_CERTS), 1);
@@ -204,7 +213,8 @@ static void rejected_dedupes_and_caps(void **state)
 	assert_int_equal(put(s, PK_F_REJECTED, "3", "leaf3.der", &st), PK_OK);
 	assert_int_equal(entries(s, PK_F_REJECTED), 2); /* max_rejected = 2 */
 	assert_int_equal(pk_store_lookup(s, PK_F_REJECTED, "1-again", NULL), PK_E_NOENT);
-	assert_int_equal(put(s, PK_F_REJECTED, "k", "app1.key.pkcs8.pem", &st), PK_E_WRONG_KIND);
+	assert_int_equal(put(s, PK_F_REJECTED, "k", "app1.key.pkcs8.pem", &st),
+			 PK_E_WRONG_KIND);
 }
 
 static void private_keys_pair_and_stay_private(void **state)
@@ -217,8 +227,9 @@ static void private_keys_pair_and_stay_private(void **state)
 	assert_int_equal(pk_store_lookup(s, PK_F_OWN_PRIVATE, "k.pem", &a), PK_OK);
 	assert_int_equal(a.mode, 0600);
 	a.mode = 0644;
-	assert_int_equal(pk_trust_setattr(s, &me, PK_F_OWN_PRIVATE, "k.pem", &a, PK_SET_MODE, &st),
-			 PK_E_PERM);
+	assert_int_equal(
+		pk_trust_setattr(s, &me, PK_F_OWN_PRIVATE, "k.pem", &a, PK_SET_MODE, &st),
+		PK_E_PERM);
 	assert_int_equal(put(s, PK_F_OWN_CERTS, "c.der", "app1.der", &st), PK_OK);
 	assert_int_equal(put(s, PK_F_OWN_PRIVATE, "c.der", "app1.der", &st), PK_E_WRONG_KIND);
 }
@@ -228,12 +239,16 @@ static void garbage_and_chains(void **state)
 	struct pk_store *s = *state;
 	struct pk_status st;
 
-	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "g", "bad/garbage.der", &st), PK_E_MALFORMED);
-	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "t", "bad/truncated.der", &st), PK_E_MALFORMED);
-	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "b", "bad/badbase64.pem", &st), PK_E_MALFORMED);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "g", "bad/garbage.der", &st),
+			 PK_E_MALFORMED);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "t", "bad/truncated.der", &st),
+			 PK_E_MALFORMED);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "b", "bad/badbase64.pem", &st),
+			 PK_E_MALFORMED);
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "u", "unrelated.pem", &st), PK_E_CHAIN);
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "c", "leaf1-chain.pem", &st), PK_OK);
-	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "d", "leaf1-chain.der", &st), PK_E_DUPLICATE);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "d", "leaf1-chain.der", &st),
+			 PK_E_DUPLICATE);
 	assert_int_equal(entries(s, PK_F_TRUSTED_CERTS), 1);
 }
 
@@ -330,13 +345,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_reads_back_exact_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(duplicate_is_refused_and_store_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(duplicate_is_refused_and_store_unchanged, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(issuers_take_only_cas, setup, teardown),
 		cmocka_unit_test_setup_teardown(crl_needs_its_ca, setup, teardown),
-		cmocka_unit_test_setup_teardown(move_applies_destination_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(rename_keeps_inode_and_noreplace_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(move_applies_destination_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(rename_keeps_inode_and_noreplace_holds, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(rejected_dedupes_and_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(private_keys_pair_and_stay_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(private_keys_pair_and_stay_private, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(garbage_and_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(aux_files_and_empty_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_log_records_refusals, setup, teardown),
