@@ -22,21 +22,6 @@ static struct pending *pending_of(struct node *n, struct fuse_file_info *fi)
 	return n->type == NODE_NAME ? pending_get(n->folder, n->name) : NULL;
 }
 
-/* Apply the selected fields to p's attributes. */
-static void set_pending(struct pending *p, const struct pk_attr *a, unsigned which)
-{
-	pending_lock();
-	if (which & PK_SET_MODE)
-		p->attr.mode = a->mode & 07777;
-	if (which & PK_SET_UID)
-		p->attr.uid = a->uid;
-	if (which & PK_SET_GID)
-		p->attr.gid = a->gid;
-	if (which & PK_SET_MTIME)
-		p->attr.mtime_ns = a->mtime_ns;
-	pending_unlock();
-}
-
 /* Change attributes wherever path (or fi) lives. */
 static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_attr *a,
 		   unsigned which)
@@ -51,7 +36,7 @@ static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_
 	if (!path) { /* an open file that was removed: only its own copy */
 		struct handle *h = fs_handle(fi);
 		if (h && h->p)
-			set_pending(h->p, a, which);
+			pending_set_attr(h->p, a, which);
 		return 0;
 	}
 	rc = path_resolve(path, &n);
@@ -69,7 +54,7 @@ static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_
 				       "(mode 0%o refused)",
 				       a->mode & 07777);
 		else
-			set_pending(p, a, which);
+			pending_set_attr(p, a, which);
 		pending_put(p);
 		return rc;
 	}

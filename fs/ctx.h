@@ -30,6 +30,9 @@ int64_t pk_now_wall(void);
 /* Refuse (logged, -EINVAL) a new name holding control characters. */
 int fs_check_name(const char *op, const struct node *n);
 
+/* A new file or lock directory record at f/name, owned by the caller. */
+struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode);
+
 /* Who is calling, from the FUSE request context. */
 void fs_caller(struct pk_caller *c);
 /* Fill st for an entry or a folder. */

@@ -41,8 +41,6 @@ static int attach(struct fuse_file_info *fi, struct pending *p, char *data, size
 
 int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	struct fuse_context *fc = fuse_get_context();
-	struct pk_attr a = {0};
 	struct pending *p;
 	struct node n;
 	int rc = path_resolve(path, &n);
@@ -62,12 +60,7 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return fs_refuse("create", n.folder, n.name, PK_E_PERM,
 				 "%s/ holds only folders; put files in its certs/ or crl/",
 				 pk_folder_info(n.folder)->path);
-	a.ino = pk_store_new_ino(fs_store);
-	a.mode = mode & 07777;
-	a.uid = fc->uid;
-	a.gid = fc->gid;
-	a.mtime_ns = a.ctime_ns = pk_now_wall();
-	p = pending_new(n.folder, n.name, &a);
+	p = fs_new_pending(n.folder, n.name, mode);
 	if (!p)
 		return -ENOMEM;
 	p->dirty = 1;

@@ -170,8 +170,6 @@ static int is_lock_name(const char *name)
 
 int fs_mkdir(const char *path, mode_t mode)
 {
-	struct fuse_context *fc = fuse_get_context();
-	struct pk_attr a = {0};
 	struct pending *p;
 	struct node n;
 	int rc = path_resolve(path, &n);
@@ -194,12 +192,7 @@ int fs_mkdir(const char *path, mode_t mode)
 		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
 				 "only lock directories (NAME.lock) can be made "
 				 "inside a PKI tree");
-	a.ino = pk_store_new_ino(fs_store);
-	a.mode = mode & 07777;
-	a.uid = fc->uid;
-	a.gid = fc->gid;
-	a.mtime_ns = a.ctime_ns = pk_now_wall();
-	p = pending_new(n.folder, n.name, &a);
+	p = fs_new_pending(n.folder, n.name, mode);
 	if (!p)
 		return -ENOMEM;
 	p->isdir = 1;

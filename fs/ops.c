@@ -19,6 +19,19 @@
 
 struct pk_store *fs_store;
 
+struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode)
+{
+	struct fuse_context *fc = fuse_get_context();
+	struct pk_attr a = {0};
+
+	a.ino = pk_store_new_ino(fs_store);
+	a.mode = mode & 07777;
+	a.uid = fc->uid;
+	a.gid = fc->gid;
+	a.mtime_ns = a.ctime_ns = pk_now_wall();
+	return pending_new(f, name, &a);
+}
+
 int64_t pk_now_wall(void)
 {
 	struct timespec ts;

@@ -173,6 +173,20 @@ int pending_write(struct pending *p, const void *data, size_t size, size_t off, 
 	return rc;
 }
 
+void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which)
+{
+	pending_lock();
+	if (which & PK_SET_MODE)
+		p->attr.mode = a->mode & 07777;
+	if (which & PK_SET_UID)
+		p->attr.uid = a->uid;
+	if (which & PK_SET_GID)
+		p->attr.gid = a->gid;
+	if (which & PK_SET_MTIME)
+		p->attr.mtime_ns = a->mtime_ns;
+	pending_unlock();
+}
+
 void pending_each(enum pk_folder f, pending_fn fn, void *ctx)
 {
 	pending_lock();

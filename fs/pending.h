@@ -62,6 +62,9 @@ int pending_write(struct pending *p, const void *data, size_t size, size_t off, 
 /* Truncate or extend with zeros. */
 int pending_resize(struct pending *p, size_t size, size_t max);
 
+/* Set the fields of a selected by which (PK_SET_*) on p. */
+void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which);
+
 /* Lock the table around multi-step changes of one record's fields. */
 void pending_lock(void);
 void pending_unlock(void);

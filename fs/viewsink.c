@@ -30,18 +30,11 @@ struct pending *sink_get(const struct node *n)
 
 int sink_create(const struct node *n, mode_t mode, struct pending **out)
 {
-	struct fuse_context *fc = fuse_get_context();
-	struct pk_attr a = {0};
 	struct pending *p;
 
 	if (n->area != AREA_CAPATH || n->type != NODE_NAME)
 		return -EROFS;
-	a.ino = pk_store_new_ino(fs_store);
-	a.mode = mode & 07777;
-	a.uid = fc->uid;
-	a.gid = fc->gid;
-	a.mtime_ns = a.ctime_ns = pk_now_wall();
-	p = pending_new(SINK_FOLDER, n->name, &a);
+	p = fs_new_pending(SINK_FOLDER, n->name, mode);
 	if (!p)
 		return -ENOMEM;
 	p->staged = 1; /* never committed */
@@ -86,16 +79,7 @@ int sink_setattr(const struct node *n, const struct pk_attr *a, unsigned which)
 
 	if (!p)
 		return 0; /* the view keeps its own attributes */
-	pending_lock();
-	if (which & PK_SET_MODE)
-		p->attr.mode = a->mode & 07777;
-	if (which & PK_SET_UID)
-		p->attr.uid = a->uid;
-	if (which & PK_SET_GID)
-		p->attr.gid = a->gid;
-	if (which & PK_SET_MTIME)
-		p->attr.mtime_ns = a->mtime_ns;
-	pending_unlock();
+	pending_set_attr(p, a, which);
 	pending_put(p);
 	return 0;
 }
