@@ -93,6 +93,16 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_DIR_SET] = "UPDATE dir SET mode = ?2, uid = ?3, gid = ?4, mtime = ?5,"
 		      " ctime = ?6 WHERE folder = ?1",
 	[Q_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
+	/* the tree at generation ?2 (snapshots): born <= g < died */
+	[Q_SNAP_GET] = "SELECT gen, time FROM snapshot WHERE name = ?1",
+	[Q_SNAP_ENTRY] = "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"
+			 " WHERE folder = ?1 AND name = ?3 AND born <= ?2"
+			 " AND (died IS NULL OR died > ?2)",
+	[Q_SNAP_ENTRIES] = "SELECT ino, mode, uid, gid, mtime, ctime, size, name FROM entry"
+			   " WHERE folder = ?1 AND born <= ?2 AND (died IS NULL OR died > ?2)"
+			   " ORDER BY name",
+	[Q_SNAP_DIR] = "SELECT 0, mode, uid, gid, mtime, ctime, 0 FROM snapshot_dir"
+		       " WHERE snapshot = ?1 AND folder = ?2",
 	[Q_ENTRY_FORGET] = "DELETE FROM entry WHERE folder = ?1 AND name = ?2 AND died = ?3"
 			   " AND NOT EXISTS (SELECT 1 FROM snapshot p WHERE p.gen >= entry.born"
 			   " AND p.gen < entry.died) RETURNING blob",

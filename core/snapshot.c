@@ -11,9 +11,8 @@
 
 #include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
+#include "entry.h"
 #include "store_int.h"
-
-#define VISIBLE " born <= ?2 AND (died IS NULL OR died > ?2)"
 
 /* Prepare sql (finalized by the caller); NULL on error. */
 static sqlite3_stmt *prep(struct pk_store *s, const char *sql)
@@ -174,7 +173,7 @@ enum pk_err pk_snapshot_get(struct pk_store *s, const char *name, struct pk_snap
 	enum pk_err e = PK_E_NOENT;
 
 	pthread_mutex_lock(&s->lock);
-	q = prep(s, "SELECT gen, time FROM snapshot WHERE name = ?1");
+	q = pk_stmt(s, Q_SNAP_GET);
 	if (q) {
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW) {
@@ -183,7 +182,7 @@ enum pk_err pk_snapshot_get(struct pk_store *s, const char *name, struct pk_snap
 			out->time_ns = sqlite3_column_int64(q, 1);
 			e = PK_OK;
 		}
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -243,8 +242,7 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 	enum pk_err e = PK_E_NOENT;
 
 	pthread_mutex_lock(&s->lock);
-	q = prep(s, "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"
-		    " WHERE folder = ?1 AND name = ?3 AND" VISIBLE);
+	q = pk_stmt(s, Q_SNAP_ENTRY);
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
@@ -255,25 +253,11 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 			if (a)
 				attr_of(q, a);
 			if (data) {
-				sqlite3_stmt *b =
-					prep(s, "SELECT data FROM blob WHERE id = ?1");
-				e = PK_E_IO;
-				if (b) {
-					sqlite3_bind_int64(b, 1, blob);
-					if (sqlite3_step(b) == SQLITE_ROW) {
-						size_t n = (size_t)sqlite3_column_bytes(b, 0);
-						*data = malloc(n ? n : 1);
-						e = *data ? PK_OK : PK_E_NOMEM;
-						if (*data && n)
-							memcpy(*data, sqlite3_column_blob(b, 0),
-							       n);
-						*len = n;
-					}
-					sqlite3_finalize(b);
-				}
+				sqlite3_reset(q);
+				e = blob_data(s, blob, data, len);
 			}
 		}
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -293,8 +277,7 @@ enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *sn
 	int rc = SQLITE_ERROR;
 
 	pthread_mutex_lock(&s->lock);
-	q = prep(s, "SELECT ino, mode, uid, gid, mtime, ctime, size, name FROM entry"
-		    " WHERE folder = ?1 AND" VISIBLE " ORDER BY name");
+	q = pk_stmt(s, Q_SNAP_ENTRIES);
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
@@ -303,7 +286,7 @@ enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *sn
 			if (fn(ctx, (const char *)sqlite3_column_text(q, 7), &a))
 				break;
 		}
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PK_OK : PK_E_IO;
@@ -316,8 +299,7 @@ enum pk_err pk_snapshot_dir_attr(struct pk_store *s, const struct pk_snapshot *s
 	enum pk_err e = PK_E_NOENT;
 
 	pthread_mutex_lock(&s->lock);
-	q = prep(s, "SELECT 0, mode, uid, gid, mtime, ctime, 0 FROM snapshot_dir"
-		    " WHERE snapshot = ?1 AND folder = ?2");
+	q = pk_stmt(s, Q_SNAP_DIR);
 	if (q) {
 		sqlite3_bind_text(q, 1, snap->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 2, f);
@@ -326,7 +308,7 @@ enum pk_err pk_snapshot_dir_attr(struct pk_store *s, const struct pk_snapshot *s
 			a->ino = PK_FOLDER_INO(f);
 			e = PK_OK;
 		}
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return e;

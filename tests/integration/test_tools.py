@@ -270,3 +270,22 @@ def test_parallel_writers_and_readers(mnt, pki, workdir):
     assert len(names) == 100
     for n in names:
         assert open(mnt.p("trusted/certs", n), "rb").read() == (certs / n).read_bytes()
+
+
+def test_trust_changes_need_a_grant(mnt, pki, workdir):
+    """With allow_other, a non-root user can change trust only where the
+    folder's owner or group lets them (chgrp/chmod persist like any mode)."""
+    os.chmod(workdir, 0o755)
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    r = run(*nobody, "cp", pki / "leaf1.der", mnt.p("trusted/certs/"), check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    os.chown(mnt.p("trusted/certs"), 0, 65534)
+    os.chmod(mnt.p("trusted/certs"), 0o775)
+    r = run("setpriv", "--reuid=65534", "--regid=65534", "--groups=65534", "cp",
+            pki / "leaf1.der", mnt.p("trusted/certs/"), check=False)
+    assert r.returncode == 0, r.stderr
+    assert os.stat(mnt.p("trusted/certs/leaf1.der")).st_uid == 65534
+    assert "uid=65534" in mnt.log()
+    mnt.remount()
+    st = os.stat(mnt.p("trusted/certs"))
+    assert (st.st_gid, st.st_mode & 0o777) == (65534, 0o775)
