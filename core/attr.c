@@ -99,6 +99,8 @@ enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c, enum
 		else
 			pk_tx_rollback(s);
 	}
+	if (e != PK_OK && st->err == PK_OK)
+		pk_fail(st, e, "%s", sqlite3_errmsg(s->db));
 	if (e != PK_OK && audited && name && pk_tx_begin(s, NULL) == PK_OK) {
 		r.err = e;
 		r.reason = st->reason;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,22 +166,34 @@ static void load_counters(struct pk_store *s)
 	s->next_ino = ino >= PK_FIRST_INO ? (uint64_t)ino + 1 : PK_FIRST_INO;
 }
 
+/* Is the database on a read-only filesystem? Then it is opened immutable
+ * (no WAL index can be made there): reads are served, writes are EROFS. */
+static int on_readonly_fs(const char *path)
+{
+	struct statvfs sv;
+
+	return statvfs(path, &sv) == 0 && (sv.f_flag & ST_RDONLY);
+}
+
 enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
 			  struct pk_store **out, struct pk_status *st)
 {
 	struct pk_store *s = calloc(1, sizeof(*s));
-	int flags = o->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	int immutable = on_readonly_fs(path), ro = o->readonly || immutable;
+	int flags = ro ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI : SQLITE_OPEN_READWRITE;
+	char *uri = immutable ? sqlite3_mprintf("file:%s?immutable=1", path) : NULL;
 	enum pk_err e;
 
 	if (!s)
 		return pk_fail(st, PK_E_NOMEM, "out of memory");
 	s->limits = o->limits;
 	pthread_mutex_init(&s->lock, NULL);
-	e = o->readonly ? PK_OK : ensure_file(path, o, st);
-	if (e == PK_OK &&
-	    sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	e = ro ? PK_OK : ensure_file(path, o, st);
+	if (e == PK_OK && sqlite3_open_v2(uri ? uri : path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
+					  NULL) != SQLITE_OK)
 		e = pk_fail(st, PK_E_IO, "cannot open database %s: %s", path,
 			    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	sqlite3_free(uri);
 	if (e == PK_OK)
 		e = configure(s, st);
 	if (e == PK_OK)

@@ -24,6 +24,16 @@ struct op {
 	char note[320];
 };
 
+/* Make sure a failure is in st too (row helpers report none), in words. */
+static enum pk_err settle(struct op *op, enum pk_err e)
+{
+	if (e != PK_OK && op->st->err == PK_OK)
+		pk_fail(op->st, e, "%s",
+			e == PK_E_READONLY ? "the database is read-only"
+					   : sqlite3_errmsg(op->s->db));
+	return e;
+}
+
 /* Audit a refusal in its own transaction (best effort: the refusal stands). */
 static void audit_refusal(struct op *op, const char *what, enum pk_folder f, const char *name,
 			  enum pk_folder f2, const char *n2)
@@ -273,7 +283,7 @@ enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_
 		else
 			pk_tx_rollback(s);
 	}
-	if (e != PK_OK)
+	if (settle(&op, e) != PK_OK)
 		audit_refusal(&op, "put", f, name, PK_F_NONE, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -341,7 +351,7 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum 
 		else
 			pk_tx_rollback(s);
 	}
-	if (e != PK_OK)
+	if (settle(&op, e) != PK_OK)
 		audit_refusal(&op, what, f1, n1, f2, n2);
 	pthread_mutex_unlock(&s->lock);
 	return e;
@@ -371,6 +381,7 @@ enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum 
 		else
 			pk_tx_rollback(s);
 	}
+	settle(&op, e);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }

@@ -101,6 +101,8 @@ int fs_check_name(const char *op, const struct node *n)
 
 int fs_error(const char *op, const struct pk_status *st)
 {
+	if (st->err == PK_OK) /* a failure without its reason: still a failure */
+		return -EIO;
 	if (st->err != PK_OK && st->reason[0])
 		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op, pk_err_name(st->err),
 			st->reason);

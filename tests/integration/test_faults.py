@@ -6,6 +6,8 @@ import os
 import sqlite3
 import subprocess
 
+import pytest
+
 from conftest import BIN, Mount, run, write_file
 
 
@@ -57,3 +59,33 @@ def test_locked_database_is_ebusy_and_recovers(mnt, pki):
     assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["leaf1.der", "root-ca.der"]
     # the refusal could not be logged while locked: it is written now
     assert "refused (EBUSY)" in mnt.log()
+
+
+def test_read_only_database_serves_reads_and_refuses_writes(workdir, pki):
+    d, ro = workdir / "d", workdir / "ro"
+    d.mkdir()
+    ro.mkdir()
+    m = Mount(workdir, None, "m")
+    m.db = str(d / "s.db")
+    m.mount()
+    run("cp", pki / "root-ca.der", m.p("trusted/certs/"))
+    m.umount()
+    subprocess.run(["mount", "--bind", str(d), str(ro)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
+        m.db = str(ro / "s.db")
+        m.mount()
+        assert open(m.p("trusted/certs/root-ca.der"), "rb").read() == (pki / "root-ca.der").read_bytes()
+        err = write_file(m.p("trusted/certs/leaf1.der"), (pki / "leaf1.der").read_bytes())
+        assert err is not None and err.errno == errno.EROFS, err
+        assert os.listdir(m.p("trusted/certs")) == ["root-ca.der"]
+        with pytest.raises(OSError) as e:
+            os.unlink(m.p("trusted/certs/root-ca.der"))
+        assert e.value.errno == errno.EROFS
+        m.umount()
+    finally:
+        m.cleanup()
+        subprocess.run(["umount", "-l", str(ro)])
+    db = sqlite3.connect(d / "s.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
