@@ -18,7 +18,6 @@
 #define PK_SCHEMA_VERSION 1
 
 static const char schema_sql[] =
-	"CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE blob(id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE,"
 	" data BLOB NOT NULL, kind INTEGER NOT NULL, thumb TEXT, pubkey BLOB,"
 	" subject_hash INTEGER, issuer_hash INTEGER, is_ca INTEGER NOT NULL,"
@@ -38,7 +37,6 @@ static const char schema_sql[] =
 	"CREATE INDEX entry_blob ON entry(blob);"
 	"CREATE INDEX entry_name ON entry(folder, name, born);"
 	"CREATE INDEX entry_ino ON entry(ino);"
-	"CREATE INDEX entry_born ON entry(born);"
 	"CREATE TABLE dir(folder INTEGER PRIMARY KEY, mode INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL, gid INTEGER NOT NULL, mtime INTEGER NOT NULL,"
 	" ctime INTEGER NOT NULL);"
@@ -52,8 +50,7 @@ static const char schema_sql[] =
 	"CREATE TABLE snapshot_dir(snapshot TEXT NOT NULL, folder INTEGER NOT NULL,"
 	" mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
 	" mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
-	" PRIMARY KEY(snapshot, folder)) WITHOUT ROWID;"
-	"INSERT INTO meta VALUES('gen', 0);";
+	" PRIMARY KEY(snapshot, folder)) WITHOUT ROWID;";
 
 /* Statements, by enum stmt_id (store_int.h). */
 static const char *const stmt_sql[Q_COUNT] = {
@@ -92,7 +89,6 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_DIR_TOUCH] = "UPDATE dir SET mtime = ?2, ctime = ?2 WHERE folder = ?1",
 	[Q_DIR_SET] = "UPDATE dir SET mode = ?2, uid = ?3, gid = ?4, mtime = ?5,"
 		      " ctime = ?6 WHERE folder = ?1",
-	[Q_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
 	/* the tree at generation ?2 (snapshots): born <= g < died */
 	[Q_SNAP_GET] = "SELECT gen, time FROM snapshot WHERE name = ?1",
 	[Q_SNAP_ENTRY] = "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"

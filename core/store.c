@@ -159,7 +159,11 @@ static enum pk_err configure(struct pk_store *s, struct pk_status *st)
 /* Read the generation counter and the next free inode number. */
 static void load_counters(struct pk_store *s)
 {
-	int64_t gen = query_int(s, "SELECT v FROM meta WHERE k = 'gen'");
+	/* the last generation is the newest one any row records: not stored
+	 * apart, so a commit writes one page less */
+	int64_t gen = query_int(s, "SELECT max(coalesce((SELECT max(gen) FROM audit), 0),"
+				   " coalesce((SELECT max(born) FROM entry), 0),"
+				   " coalesce((SELECT max(died) FROM entry), 0))");
 	int64_t ino = query_int(s, "SELECT max(ino) FROM entry");
 
 	s->gen = gen > 0 ? (uint64_t)gen : 0;

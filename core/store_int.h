@@ -28,7 +28,6 @@ enum stmt_id {
 	Q_DIR_GET,
 	Q_DIR_TOUCH,
 	Q_DIR_SET,
-	Q_META_SET,
 	Q_AUDIT_INSERT,
 	Q_ENTRY_FORGET,
 	Q_SNAP_GET,

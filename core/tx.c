@@ -37,17 +37,8 @@ static void flush_removed(struct pk_store *s, int report)
 
 enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st)
 {
-	sqlite3_stmt *q = pk_stmt(s, Q_META_SET);
-	int rc = SQLITE_ERROR;
+	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 
-	if (q) {
-		sqlite3_bind_text(q, 1, "gen", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, (sqlite3_int64)s->gen);
-		rc = sqlite3_step(q);
-		sqlite3_reset(q);
-	}
-	if (rc == SQLITE_DONE)
-		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		enum pk_err e = pk_sql_fail(s, rc, st);
 		pk_tx_rollback(s);
