@@ -52,7 +52,9 @@ def reader(root, seconds, errors):
                     with open(os.path.join(root, folder, n), "rb") as f:
                         f.read()
             except OSError as e:
-                if e.errno not in (errno.ENOENT, errno.EISDIR):
+                # a name listed, then removed or replaced before the open:
+                # ENOENT, or ESTALE when libfuse already dropped its node
+                if e.errno not in (errno.ENOENT, errno.EISDIR, errno.ESTALE):
                     errors.put(f"reader: {folder}: {e}")
 
 
