@@ -45,6 +45,8 @@ static const char usage_mount[] =
 	"  -o aux_max=BYTES    cap of other files at the root and in own/ (1 MiB)\n"
 	"  -o capath=NAME|off  the OpenSSL CApath view directory (default capath)\n"
 	"  -o cafile=NAME|off  the PEM bundle view file (default cafile.pem)\n"
+	"  -o trust_group=GROUP  members may change trust (trusted/, issuers/,\n"
+	"                      rejected/ become group-writable); others may not\n"
 	"  -o retention=DUR    history kept for snapshots --at (default 30d)\n"
 	"  -o autosnapshot=DUR take snapshot auto-<time> every DUR (s/m/h/d; off)\n"
 	"  -o autosnapshot_keep=N  automatic snapshots kept (default 24)\n"
@@ -122,6 +124,7 @@ static int cmd_mount(int argc, char **argv)
 		return printf("%s", usage_mount), 0;
 	pk_limits_default(&o.limits);
 	maint_defaults(&o.maint);
+	o.trust_group = -1;
 	rc = parse_mount(argc, argv, &o, &mp, &db);
 	if (rc)
 		return rc;

@@ -10,6 +10,7 @@
  * to know the daemon has closed the database.
  */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "mount.h"
 #include "ops.h"
 #include "path.h"
+#include "pkifs/trust.h"
 
 /* Append "name" or "name=value" to the libfuse option list. */
 static void add_fuse_opt(struct mount_opts *o, const char *opt)
@@ -104,6 +106,51 @@ static int maint_opt(struct mount_opts *o, const char *opt)
 	return 1;
 }
 
+/* -o trust_group=NAME|GID: 1 if it was one, -1 if the group is unknown. */
+static int group_opt(struct mount_opts *o, const char *opt)
+{
+	const char *v = opt + 12;
+	struct group *g;
+	char *end;
+	long gid;
+
+	if (strncmp(opt, "trust_group=", 12) != 0)
+		return 0;
+	gid = strtol(v, &end, 10);
+	if (*v && !*end && gid >= 0) {
+		o->trust_group = gid;
+		return 1;
+	}
+	g = getgrnam(v);
+	if (!g) {
+		fprintf(stderr, "pkifs: -o %s: no such group\n", opt);
+		return -1;
+	}
+	o->trust_group = g->gr_gid;
+	return 1;
+}
+
+/* The trust folders belong to the trust group, which may write them
+ * (audited as setattr; own/ and its key folder stay as they are). */
+static void grant_trust_group(struct pk_store *s, long gid)
+{
+	static const enum pk_folder folders[] = {PK_F_TRUSTED_CERTS, PK_F_TRUSTED_CRL,
+						 PK_F_ISSUERS_CERTS, PK_F_ISSUERS_CRL,
+						 PK_F_REJECTED};
+	struct pk_caller c = {
+		.uid = getuid(), .gid = getgid(), .pid = getpid(), .comm = "pkifs"};
+	struct pk_status st;
+	struct pk_attr a;
+
+	for (size_t i = 0; gid >= 0 && i < sizeof(folders) / sizeof(folders[0]); i++) {
+		if (pk_store_dir_attr(s, folders[i], &a) != PK_OK)
+			continue;
+		a.gid = (unsigned)gid;
+		a.mode |= 0070;
+		pk_trust_setattr(s, &c, folders[i], NULL, &a, PK_SET_GID | PK_SET_MODE, &st);
+	}
+}
+
 /* View names: -o capath=NAME|off, -o cafile=NAME|off. 1 if it was one. */
 static int view_opt(const char *opt)
 {
@@ -135,6 +182,8 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = view_opt(t);
 		if (own == 0)
 			own = maint_opt(o, t);
+		if (own == 0)
+			own = group_opt(o, t);
 		if (own < 0)
 			rc = -1;
 		else if (!own)
@@ -181,6 +230,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 		return -1;
 	}
+	grant_trust_group(s, o->trust_group); /* before the mount is usable */
 	pk_store_close(s);
 	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
 	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {

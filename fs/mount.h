@@ -14,6 +14,7 @@ struct mount_opts {
 	int debug;
 	struct pk_limits limits;
 	struct maint_opts maint;
+	long trust_group;     /* -o trust_group=GROUP: gid that may change trust, or -1 */
 	char fuse_opts[1024]; /* -o options passed on to libfuse */
 };
 

@@ -289,3 +289,19 @@ def test_trust_changes_need_a_grant(mnt, pki, workdir):
     mnt.remount()
     st = os.stat(mnt.p("trusted/certs"))
     assert (st.st_gid, st.st_mode & 0o777) == (65534, 0o775)
+
+
+def test_trust_group_option(mount_factory, pki, workdir):
+    os.chmod(workdir, 0o755)
+    m = mount_factory("trust_group=65534")
+    st = os.stat(m.p("trusted/certs"))
+    assert (st.st_gid, st.st_mode & 0o070) == (65534, 0o070)
+    member = ["setpriv", "--reuid=65533", "--regid=65533", "--groups=65534"]
+    other = ["setpriv", "--reuid=65533", "--regid=65533", "--clear-groups"]
+    r = run(*other, "cp", pki / "leaf1.der", m.p("rejected/"), check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    run(*member, "cp", pki / "leaf1.der", m.p("rejected/"))
+    run(*member, "mv", m.p("rejected/leaf1.der"), m.p("trusted/certs/"))
+    assert " trust " in m.log() and "uid=65533" in m.log()
+    # the private keys stay out of the group's reach
+    assert stat.S_IMODE(os.stat(m.p("own/private")).st_mode) == 0o700
