@@ -89,36 +89,39 @@ static int restore_dirs(struct pk_store *s, const char *name)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+struct restore {
+	const struct pk_caller *c;
+	struct pk_snapshot snap;
+};
+
+static enum pk_err restore_body(struct pk_store *s, void *ctx, struct pk_status *st)
+{
+	struct restore *x = ctx;
+	char note[320];
+	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL,  PK_F_NONE, NULL,
+				 NULL,	    x->c,      PK_OK, note,	 0};
+	int rc = end_changed(s, x->snap.gen);
+
+	if (rc == SQLITE_OK)
+		rc = revive(s, x->snap.gen);
+	if (rc == SQLITE_OK)
+		rc = restore_dirs(s, x->snap.name);
+	if (rc != SQLITE_OK)
+		return pk_sql_fail(s, rc, st);
+	snprintf(note, sizeof(note),
+		 "live tree restored from snapshot %.200s (generation %llu)", x->snap.name,
+		 (unsigned long long)x->snap.gen);
+	return pk_audit_append(s, &r);
+}
+
 enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c, const char *name,
 				struct pk_status *st)
 {
-	struct pk_snapshot snap;
-	char note[300];
-	struct pk_audit_rec r = {"restore", PK_F_NONE, NULL,  PK_F_NONE, NULL,
-				 NULL,	    c,	       PK_OK, note,	 0};
-	enum pk_err e;
-	int rc;
+	struct restore x = {.c = c};
 
-	if (pk_snapshot_get(s, name, &snap) != PK_OK)
+	if (pk_snapshot_get(s, name, &x.snap) != PK_OK)
 		return pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
-	snprintf(note, sizeof(note), "live tree restored from snapshot %s (generation %llu)",
-		 name, (unsigned long long)snap.gen);
-	pthread_mutex_lock(&s->lock);
-	e = pk_tx_begin(s, st);
-	if (e == PK_OK) {
-		rc = end_changed(s, snap.gen);
-		if (rc == SQLITE_OK)
-			rc = revive(s, snap.gen);
-		if (rc == SQLITE_OK)
-			rc = restore_dirs(s, name);
-		e = rc == SQLITE_OK ? pk_audit_append(s, &r) : pk_sql_fail(s, rc, st);
-		if (e == PK_OK)
-			e = pk_tx_commit(s, st);
-		else
-			pk_tx_rollback(s);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return e;
+	return pk_tx_run(s, restore_body, &x, st);
 }
 
 /* One bounded prune step inside a transaction; *deleted gets the count. */

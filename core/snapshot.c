@@ -103,68 +103,71 @@ static enum pk_err audit(struct pk_store *s, const struct pk_caller *c, const ch
 	return pk_audit_append(s, &r);
 }
 
+/* What a snapshot change needs inside its transaction. */
+struct snap_change {
+	const struct pk_caller *c;
+	const char *name;
+	int64_t at_ns;
+};
+
+/* Take the snapshot: the last committed generation, or the one at at_ns. */
+static enum pk_err create_body(struct pk_store *s, void *ctx, struct pk_status *st)
+{
+	struct snap_change *x = ctx;
+	uint64_t gen = s->gen - 1; /* the last committed tree */
+	enum pk_err e = x->at_ns ? gen_at(s, x->at_ns, &gen, st) : PK_OK;
+
+	if (e == PK_OK)
+		e = insert_snapshot(s, x->name, gen, x->at_ns ? x->at_ns : pk_now_ns(), st);
+	if (e == PK_OK)
+		e = audit(s, x->c, "snapshot", x->name, PK_OK, NULL);
+	return e;
+}
+
 enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c, const char *name,
 			       int64_t at_ns, struct pk_status *st)
 {
+	struct snap_change x = {c, name, at_ns};
 	enum pk_err e = check_name(name, st);
-	uint64_t gen = 0;
 
-	if (e != PK_OK)
-		return e;
-	pthread_mutex_lock(&s->lock);
-	e = pk_tx_begin(s, st);
-	if (e == PK_OK) {
-		gen = s->gen - 1; /* the last committed tree */
-		if (at_ns)
-			e = gen_at(s, at_ns, &gen, st);
-		if (e == PK_OK)
-			e = insert_snapshot(s, name, gen, at_ns ? at_ns : pk_now_ns(), st);
-		if (e == PK_OK)
-			e = audit(s, c, "snapshot", name, PK_OK, NULL);
-		if (e == PK_OK)
-			e = pk_tx_commit(s, st);
-		else
-			pk_tx_rollback(s);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return e;
+	return e == PK_OK ? pk_tx_run(s, create_body, &x, st) : e;
+}
+
+/* Run one statement about snapshot name; the number of rows it changed. */
+static int by_name(struct pk_store *s, const char *sql, const char *name, int *rc)
+{
+	sqlite3_stmt *q = prep(s, sql);
+
+	*rc = SQLITE_ERROR;
+	if (!q)
+		return 0;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	*rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return sqlite3_changes(s->db);
+}
+
+static enum pk_err delete_body(struct pk_store *s, void *ctx, struct pk_status *st)
+{
+	struct snap_change *x = ctx;
+	int rc, n = by_name(s, "DELETE FROM snapshot WHERE name = ?1", x->name, &rc);
+
+	if (rc != SQLITE_DONE)
+		return pk_sql_fail(s, rc, st);
+	if (n == 0)
+		return pk_fail(st, PK_E_NOENT, "no snapshot %s", x->name);
+	by_name(s, "DELETE FROM snapshot_dir WHERE snapshot = ?1", x->name, &rc);
+	if (rc != SQLITE_DONE)
+		return pk_sql_fail(s, rc, st);
+	return audit(s, x->c, "unsnapshot", x->name, PK_OK, NULL);
 }
 
 enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c, const char *name,
 			       struct pk_status *st)
 {
-	sqlite3_stmt *q;
-	enum pk_err e;
-	int rc = SQLITE_ERROR;
+	struct snap_change x = {c, name, 0};
 
-	pthread_mutex_lock(&s->lock);
-	e = pk_tx_begin(s, st);
-	if (e == PK_OK) {
-		q = prep(s, "DELETE FROM snapshot WHERE name = ?1");
-		if (q) {
-			sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-			rc = sqlite3_step(q);
-			sqlite3_finalize(q);
-		}
-		if (rc != SQLITE_DONE)
-			e = pk_sql_fail(s, rc, st);
-		else if (sqlite3_changes(s->db) == 0)
-			e = pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
-		if (e == PK_OK &&
-		    (q = prep(s, "DELETE FROM snapshot_dir WHERE snapshot = ?1"))) {
-			sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-			sqlite3_step(q);
-			sqlite3_finalize(q);
-		}
-		if (e == PK_OK)
-			e = audit(s, c, "unsnapshot", name, PK_OK, NULL);
-		if (e == PK_OK)
-			e = pk_tx_commit(s, st);
-		else
-			pk_tx_rollback(s);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return e;
+	return pk_tx_run(s, delete_body, &x, st);
 }
 
 enum pk_err pk_snapshot_get(struct pk_store *s, const char *name, struct pk_snapshot *out)

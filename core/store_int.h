@@ -74,6 +74,11 @@ enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st);
 enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st);
 void pk_tx_rollback(struct pk_store *s);
 
+/* Run body in one transaction under the store's lock: commit when it
+ * returns PK_OK, roll back otherwise. */
+typedef enum pk_err (*pk_tx_body)(struct pk_store *s, void *ctx, struct pk_status *st);
+enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_status *st);
+
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);
 
