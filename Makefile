@@ -37,7 +37,7 @@ $(BA)/pkifs: $(CORE_SRC) $(FS_SRC) $(HDRS) | $(B)/.deps
 	$(CC) $(WARN) -O1 -g $(SAN) $(shell pkg-config --cflags fuse3) $(CPPFLAGS) -o $@ $(CORE_SRC) $(FS_SRC) $(LIBS)
 
 # Unit tests of core/: cmocka, real OpenSSL, real SQLite files.
-$(B)/unit/%: tests/unit/%.c $(CORE_SRC) $(HDRS) | $(B)/.deps
+$(B)/unit/%: tests/unit/%.c tests/unit/testpki.h $(CORE_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(B)/unit
 	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Icore -o $@ $< $(CORE_SRC) -lcmocka -lsqlite3 -lcrypto -lpthread
 

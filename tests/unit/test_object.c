@@ -13,30 +13,7 @@
 #include <string.h>
 
 #include "pkifs/object.h"
-
-static const char *pki(void)
-{
-	const char *d = getenv("PKIFS_TEST_PKI");
-	return d ? d : "build/testpki";
-}
-
-static void *load(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	void *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", pki(), name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	buf = malloc(*len + 1);
-	assert_int_equal(fread(buf, 1, *len, f), *len);
-	fclose(f);
-	return buf;
-}
+#include "testpki.h"
 
 /* The first line an openssl command prints, lowercased, without colons. */
 static void openssl_line(const char *args, char *out, size_t size)
@@ -45,7 +22,7 @@ static void openssl_line(const char *args, char *out, size_t size)
 	FILE *p;
 	size_t n = 0;
 
-	snprintf(cmd, sizeof(cmd), "cd %s && openssl %s", pki(), args);
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl %s", test_pki_dir(), args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(line, sizeof(line), p));
@@ -60,7 +37,7 @@ static enum pk_err parse(const char *name, struct pk_object *o)
 {
 	struct pk_status st = {0};
 	size_t len;
-	void *data = load(name, &len);
+	void *data = test_pki_file(name, &len);
 	enum pk_err e = pk_object_parse(data, len, o, &st);
 
 	free(data);
@@ -165,11 +142,11 @@ static void crls(void **state)
 	snprintf(hash, sizeof(hash), "%08x", o.issuer_hash);
 	assert_string_equal(hash, want);
 	assert_int_equal(parse("intermediate-ca.crl.pem", &o), PK_OK);
-	crl = load("intermediate-ca.crl", &a);
-	ca = load("intermediate-ca.pem", &b);
+	crl = test_pki_file("intermediate-ca.crl", &a);
+	ca = test_pki_file("intermediate-ca.pem", &b);
 	assert_int_equal(pk_crl_verify(crl, a, ca, b, &st), PK_OK);
 	free(ca);
-	ca = load("other-ca.der", &b);
+	ca = test_pki_file("other-ca.der", &b);
 	assert_int_equal(pk_crl_verify(crl, a, ca, b, &st), PK_E_NO_ISSUER);
 	free(ca);
 	free(crl);
@@ -193,7 +170,8 @@ static void bad_inputs(void **state)
 static void pem_of_der_equals_openssl(void **state)
 {
 	size_t len, want_len;
-	void *der = load("leaf1.der", &len), *want = load("leaf1.pem", &want_len);
+	void *der = test_pki_file("leaf1.der", &len),
+	     *want = test_pki_file("leaf1.pem", &want_len);
 	char *pem = NULL;
 	size_t pem_len = 0;
 

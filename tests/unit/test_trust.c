@@ -16,29 +16,10 @@
 #include "pkifs/audit.h"
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
+#include "testpki.h"
 
 static const struct pk_caller me = {0, 0, 1, "unit"};
 static char dbpath[256];
-
-/* The bytes of a test PKI file (malloc'd). */
-static void *pki_file(const char *name, size_t *len)
-{
-	char path[512];
-	const char *dir = getenv("PKIFS_TEST_PKI");
-	FILE *f;
-	void *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "build/testpki", name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	buf = malloc(*len + 1);
-	assert_int_equal(fread(buf, 1, *len, f), *len);
-	fclose(f);
-	return buf;
-}
 
 static int setup(void **state)
 {
@@ -75,7 +56,7 @@ static enum pk_err put(struct pk_store *s, enum pk_folder f, const char *name, c
 	struct pk_file pf = {0};
 	enum pk_err e;
 	size_t len;
-	void *data = pki_file(file, &len);
+	void *data = test_pki_file(file, &len);
 
 	pf.data = data;
 	pf.len = len;
@@ -108,7 +89,7 @@ static void put_reads_back_exact_bytes(void **state)
 	struct pk_status st;
 	struct pk_attr a;
 	size_t len, got;
-	void *want = pki_file("root-ca.der", &len), *data;
+	void *want = test_pki_file("root-ca.der", &len), *data;
 
 	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "root.der", "root-ca.der", &st), PK_OK);
 	assert_int_equal(pk_store_read(s, PK_F_TRUSTED_CERTS, "root.der", &data, &got, &a),
