@@ -73,6 +73,7 @@ enum pk_err entry_kill(struct pk_store *s, enum pk_folder f, const char *name)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_KILL);
 
+	pk_note_changed(s, f, name);
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
@@ -86,6 +87,7 @@ enum pk_err entry_insert(struct pk_store *s, enum pk_folder f, const char *name,
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_INSERT);
 
+	pk_note_changed(s, f, name);
 	if (q) {
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)r->attr.ino);
 		sqlite3_bind_int(q, 2, f);
@@ -158,7 +160,7 @@ enum pk_err dir_touch(struct pk_store *s, enum pk_folder f)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_DIR_TOUCH);
 
-	pk_note_removed(s, f, NULL); /* generated views depend on the folder */
+	pk_note_changed(s, f, NULL); /* generated views depend on the folder */
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_int64(q, 2, pk_now_ns());

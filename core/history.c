@@ -49,7 +49,7 @@ static int end_changed(struct pk_store *s, uint64_t g)
 		return rc;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)g);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		pk_note_removed(s, sqlite3_column_int(q, 0),
+		pk_note_changed(s, sqlite3_column_int(q, 0),
 				(const char *)sqlite3_column_text(q, 1));
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
@@ -89,6 +89,17 @@ static int restore_dirs(struct pk_store *s, const char *name)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Folders whose content the restore changed get a new mtime, as any change
+ * gives them: watchers (UA-.NET, node-opcua's polling) rescan when it moves
+ * forward, and would miss a restore that set it back. */
+static int touch_changed_dirs(struct pk_store *s)
+{
+	return exec2(s,
+		     "UPDATE dir SET mtime = ?2, ctime = ?2 WHERE folder IN"
+		     " (SELECT folder FROM entry WHERE born = ?1 OR died = ?1)",
+		     (int64_t)s->gen, pk_now_ns());
+}
+
 struct restore {
 	const struct pk_caller *c;
 	struct pk_snapshot snap;
@@ -106,6 +117,8 @@ static enum pk_err restore_body(struct pk_store *s, void *ctx, struct pk_status 
 		rc = revive(s, x->snap.gen);
 	if (rc == SQLITE_OK)
 		rc = restore_dirs(s, x->snap.name);
+	if (rc == SQLITE_OK)
+		rc = touch_changed_dirs(s);
 	if (rc != SQLITE_OK)
 		return pk_sql_fail(s, rc, st);
 	snprintf(note, sizeof(note),

@@ -63,7 +63,7 @@ sqlite3_stmt *pk_stmt(struct pk_store *s, enum stmt_id id)
 }
 
 /* A single-value pragma or query, as an integer (-1 on error). */
-static int64_t query_int(struct pk_store *s, const char *sql)
+int64_t pk_query_int(struct pk_store *s, const char *sql)
 {
 	sqlite3_stmt *q;
 	int64_t v = -1;
@@ -108,9 +108,9 @@ static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
 /* Check the file is ours and not newer; create the schema in an empty one. */
 static enum pk_err check_schema(struct pk_store *s, int create, struct pk_status *st)
 {
-	int64_t tables = query_int(s, "SELECT count(*) FROM sqlite_master");
-	int64_t app = query_int(s, "PRAGMA application_id");
-	int64_t ver = query_int(s, "PRAGMA user_version");
+	int64_t tables = pk_query_int(s, "SELECT count(*) FROM sqlite_master");
+	int64_t app = pk_query_int(s, "PRAGMA application_id");
+	int64_t ver = pk_query_int(s, "PRAGMA user_version");
 
 	if (tables < 0)
 		return pk_fail(st, PK_E_SCHEMA, "not a pkifs database (%s)",
@@ -156,18 +156,18 @@ static enum pk_err configure(struct pk_store *s, struct pk_status *st)
 	return PK_OK;
 }
 
-/* Read the generation counter and the next free inode number. */
-static void load_counters(struct pk_store *s)
+void pk_load_counters(struct pk_store *s)
 {
 	/* the last generation is the newest one any row records: not stored
 	 * apart, so a commit writes one page less */
-	int64_t gen = query_int(s, "SELECT max(coalesce((SELECT max(gen) FROM audit), 0),"
-				   " coalesce((SELECT max(born) FROM entry), 0),"
-				   " coalesce((SELECT max(died) FROM entry), 0))");
-	int64_t ino = query_int(s, "SELECT max(ino) FROM entry");
+	int64_t gen = pk_query_int(s, "SELECT max(coalesce((SELECT max(gen) FROM audit), 0),"
+				      " coalesce((SELECT max(born) FROM entry), 0),"
+				      " coalesce((SELECT max(died) FROM entry), 0))");
+	int64_t ino = pk_query_int(s, "SELECT max(ino) FROM entry");
 
 	s->gen = gen > 0 ? (uint64_t)gen : 0;
 	s->next_ino = ino >= PK_FIRST_INO ? (uint64_t)ino + 1 : PK_FIRST_INO;
+	s->data_version = pk_query_int(s, "PRAGMA data_version");
 }
 
 /* Is the database on a read-only filesystem? Then it is opened immutable
@@ -206,7 +206,7 @@ enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
 		pk_store_close(s);
 		return e;
 	}
-	load_counters(s);
+	pk_load_counters(s);
 	*out = s;
 	return PK_OK;
 }
@@ -219,15 +219,15 @@ void pk_store_close(struct pk_store *s)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
-	free(s->removed);
+	free(s->changed);
 	pk_audit_deferred_done(s);
 	free(s);
 }
 
-void pk_store_on_removed(struct pk_store *s, pk_removed_fn fn, void *ctx)
+void pk_store_on_change(struct pk_store *s, pk_changed_fn fn, void *ctx)
 {
-	s->removed_fn = fn;
-	s->removed_ctx = ctx;
+	s->changed_fn = fn;
+	s->changed_ctx = ctx;
 }
 
 const struct pk_limits *pk_store_limits(const struct pk_store *s)

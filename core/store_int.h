@@ -45,15 +45,16 @@ struct pk_store {
 	struct pk_limits limits;
 	uint64_t gen; /* last committed generation */
 	uint64_t next_ino;
+	int64_t data_version; /* PRAGMA data_version when the counters were read */
 	int in_tx;
-	pk_removed_fn removed_fn;
-	void *removed_ctx;
-	/* names removed as side effects by the running transaction */
-	struct removed {
+	pk_changed_fn changed_fn;
+	void *changed_ctx;
+	/* names and folders the running transaction changed */
+	struct changed {
 		enum pk_folder f;
 		char *name;
-	} * removed;
-	size_t n_removed, cap_removed;
+	} * changed;
+	size_t n_changed, cap_changed;
 	/* refusals not yet in the audit log (see audit.h) */
 	struct deferred {
 		struct pk_audit_rec rec;
@@ -79,11 +80,18 @@ void pk_tx_rollback(struct pk_store *s);
 typedef enum pk_err (*pk_tx_body)(struct pk_store *s, void *ctx, struct pk_status *st);
 enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_status *st);
 
+/* A single-value pragma or query, as an integer (-1 on error). */
+int64_t pk_query_int(struct pk_store *s, const char *sql);
+
+/* Read the generation counter and the next free inode number from the rows
+ * (at open, and again after another process committed). */
+void pk_load_counters(struct pk_store *s);
+
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);
 
-/* Remember that f/name disappeared as a side effect (eviction, refresh),
- * or with name NULL that folder f changed. */
-void pk_note_removed(struct pk_store *s, enum pk_folder f, const char *name);
+/* Remember that the transaction changed f/name, or with name NULL the
+ * content of folder f, for the listener (pk_changed_fn). */
+void pk_note_changed(struct pk_store *s, enum pk_folder f, const char *name);
 
 #endif

@@ -170,7 +170,6 @@ static enum pk_err refresh_rejected(struct op *op, const char *name)
 			e = entry_forget(op->s, PK_F_REJECTED, other);
 		if (e != PK_OK)
 			return e;
-		pk_note_removed(op->s, PK_F_REJECTED, other);
 		snprintf(op->note, sizeof(op->note), "refreshed; was %s", other);
 	}
 	return e == PK_E_NOENT ? PK_OK : e;
@@ -195,8 +194,6 @@ static enum pk_err cap_rejected(struct op *op)
 			e = entry_forget(op->s, PK_F_REJECTED, oldest);
 		if (e == PK_OK)
 			e = pk_audit_append(op->s, &r);
-		if (e == PK_OK)
-			pk_note_removed(op->s, PK_F_REJECTED, oldest);
 	}
 	return e;
 }

@@ -3,14 +3,65 @@
  *
  * A transaction is BEGIN IMMEDIATE (so a writer never fails half way on a
  * lock upgrade) and bumps the generation, which entry rows record as born
- * and died. Names that an operation removes as a side effect (eviction from
- * rejected/, a refreshed duplicate) are reported to the listener only after
- * the commit, so fs/ can drop them from the kernel's caches.
+ * and died. The names and folders a transaction changes, side effects
+ * included (eviction from rejected/, a refreshed duplicate), are reported to
+ * the listener only after the commit, so fs/ can drop them from the kernel's
+ * caches.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
+
+/* Tell the listener what the transaction changed, then forget it. */
+static void flush_changed(struct pk_store *s, int report)
+{
+	for (size_t i = 0; i < s->n_changed; i++) {
+		if (report && s->changed_fn)
+			s->changed_fn(s->changed_ctx, s->changed[i].f, s->changed[i].name);
+		free(s->changed[i].name);
+	}
+	s->n_changed = 0;
+}
+
+/* Note the names whose rows another process started or ended after
+ * generation old, and their folders. */
+static void note_since(struct pk_store *s, uint64_t old)
+{
+	sqlite3_stmt *q = NULL;
+	unsigned folders = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT folder, name FROM entry WHERE born > ?1 OR died > ?1",
+			       -1, &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)old);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int f = sqlite3_column_int(q, 0);
+		pk_note_changed(s, f, (const char *)sqlite3_column_text(q, 1));
+		folders |= 1u << f;
+	}
+	sqlite3_finalize(q);
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (folders & (1u << f))
+			pk_note_changed(s, f, NULL);
+}
+
+/* Catch up with what another process (the CLI's restore, snapshot) has
+ * committed since the counters were read: the generation and inode counters
+ * move past its, and the listener hears what it changed. 1 if it had. */
+static int catch_up(struct pk_store *s)
+{
+	int64_t v = pk_query_int(s, "PRAGMA data_version");
+	uint64_t old = s->gen;
+
+	if (v < 0 || v == s->data_version)
+		return 0;
+	pk_load_counters(s);
+	note_since(s, old);
+	flush_changed(s, 1);
+	return 1;
+}
 
 enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st)
 {
@@ -18,21 +69,21 @@ enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st)
 
 	if (rc != SQLITE_OK)
 		return pk_sql_fail(s, rc, st);
+	s->n_changed = 0;
+	catch_up(s);
 	s->in_tx = 1;
 	s->gen++;
-	s->n_removed = 0;
 	return PK_OK;
 }
 
-/* Tell the listener about the side-effect removals, then forget them. */
-static void flush_removed(struct pk_store *s, int report)
+int pk_store_poll(struct pk_store *s)
 {
-	for (size_t i = 0; i < s->n_removed; i++) {
-		if (report && s->removed_fn)
-			s->removed_fn(s->removed_ctx, s->removed[i].f, s->removed[i].name);
-		free(s->removed[i].name);
-	}
-	s->n_removed = 0;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = s->in_tx ? 0 : catch_up(s);
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st)
@@ -45,7 +96,7 @@ enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st)
 		return e;
 	}
 	s->in_tx = 0;
-	flush_removed(s, 1);
+	flush_changed(s, 1);
 	return PK_OK;
 }
 
@@ -56,7 +107,7 @@ void pk_tx_rollback(struct pk_store *s)
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_tx = 0;
 	s->gen--;
-	flush_removed(s, 0);
+	flush_changed(s, 0);
 }
 
 enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_status *st)
@@ -76,21 +127,25 @@ enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_
 	return e;
 }
 
-void pk_note_removed(struct pk_store *s, enum pk_folder f, const char *name)
+void pk_note_changed(struct pk_store *s, enum pk_folder f, const char *name)
 {
-	if (s->n_removed == s->cap_removed) {
-		size_t cap = s->cap_removed ? s->cap_removed * 2 : 8;
-		struct removed *r = realloc(s->removed, cap * sizeof(*r));
+	if (s->n_changed == s->cap_changed) {
+		size_t cap = s->cap_changed ? s->cap_changed * 2 : 8;
+		struct changed *r = realloc(s->changed, cap * sizeof(*r));
 		if (!r)
 			return; /* only a cache hint is lost */
-		s->removed = r;
-		s->cap_removed = cap;
+		s->changed = r;
+		s->cap_changed = cap;
 	}
-	for (size_t i = 0; !name && i < s->n_removed; i++)
-		if (s->removed[i].f == f && !s->removed[i].name)
+	for (size_t i = 0; !name && i < s->n_changed; i++)
+		if (s->changed[i].f == f && !s->changed[i].name)
 			return; /* folder already noted */
-	s->removed[s->n_removed].f = f;
-	s->removed[s->n_removed].name = name ? strdup(name) : NULL;
-	if (!name || s->removed[s->n_removed].name)
-		s->n_removed++;
+	if (name && s->n_changed && s->changed[s->n_changed - 1].f == f &&
+	    s->changed[s->n_changed - 1].name &&
+	    strcmp(s->changed[s->n_changed - 1].name, name) == 0)
+		return; /* a replacement: kill and insert of one name */
+	s->changed[s->n_changed].f = f;
+	s->changed[s->n_changed].name = name ? strdup(name) : NULL;
+	if (!name || s->changed[s->n_changed].name)
+		s->n_changed++;
 }

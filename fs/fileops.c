@@ -143,6 +143,7 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 		return open_for_write(&n, fi, NULL);
 	if (pk_store_read(fs_store, n.folder, n.name, &data, &len, NULL) != PK_OK)
 		return -ENOENT;
+	fi->noflush = 1; /* a reader's close has nothing to commit */
 	return attach(fi, NULL, data, len);
 }
 

@@ -1,10 +1,13 @@
 /*
  * inval.h: dropping stale names from the kernel's caches.
  *
- * When a change removes names the kernel did not ask about (an eviction
- * from rejected/, a refreshed duplicate), the kernel must forget them. The
- * notification is queued and sent from a thread of its own, never from
- * inside the FUSE operation that caused it (that could deadlock).
+ * The kernel keeps names and attributes for long (see fs_init), so every
+ * change must reach it: each commit reports the names and folders it
+ * changed, side effects included (an eviction from rejected/, a refreshed
+ * duplicate, the views made from a folder), and the thread here also looks
+ * every 250 ms for commits of other processes (the CLI's restore). The
+ * notifications are queued and sent from this thread, never from inside
+ * the FUSE operation that caused them (that could deadlock).
  */
 #ifndef PKIFS_FS_INVAL_H
 #define PKIFS_FS_INVAL_H
@@ -12,10 +15,11 @@
 #include "pkifs/folder.h"
 
 struct fuse;
+struct pk_store;
 
-int inval_start(struct fuse *f);
+int inval_start(struct fuse *f, struct pk_store *s);
 void inval_stop(void);
-/* Queue folder/name for invalidation (a pk_removed_fn). */
+/* Queue folder/name for invalidation (a pk_changed_fn). */
 void inval_queue(void *ctx, enum pk_folder f, const char *name);
 
 #endif

@@ -353,8 +353,11 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	cfg->use_ino = 1;
 	cfg->readdir_ino = 1;
-	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 1.0;
+	/* names and attributes stay in the kernel for long: every change is
+	 * invalidated explicitly (inval.h), so a scan costs one round trip a
+	 * file; absent names are never cached (a name just made must show) */
+	cfg->entry_timeout = 60.0;
+	cfg->attr_timeout = 60.0;
 	cfg->negative_timeout = 0;
 	/* unlink an open file at once (no .fuse_hidden renames): handles hold
 	 * their own bytes; operations on such a handle get a NULL path */
@@ -365,7 +368,9 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
-	inval_start(fuse_get_context()->fuse);
+	/* always plus: a stack lists a folder, then opens every file */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	inval_start(fuse_get_context()->fuse, fs_store);
 	return fs_store;
 }
 
@@ -411,5 +416,5 @@ const struct fuse_operations *fs_operations(void)
 void fs_set_store(struct pk_store *s)
 {
 	fs_store = s;
-	pk_store_on_removed(s, inval_queue, NULL);
+	pk_store_on_change(s, inval_queue, NULL);
 }

@@ -204,6 +204,7 @@ int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
 		return -EROFS;
 	if (n->type == NODE_DIR)
 		return -EISDIR;
+	fi->noflush = 1; /* read-only: a close has nothing to commit */
 	if (n->area == AREA_SNAPSHOT) {
 		if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 			return -ENOENT;

@@ -36,14 +36,17 @@ struct pk_store_opts {
 	int readonly; /* open for reading only (pkifs log) */
 };
 
-/* Called after a commit for each name a change removed as a side effect,
- * and with name NULL for each folder whose content changed. */
-typedef void (*pk_removed_fn)(void *ctx, enum pk_folder f, const char *name);
+/* Called after a commit for each name whose entry it added, replaced,
+ * removed or changed (side effects included: an eviction from rejected/, a
+ * restore), and with name NULL for each folder whose content changed; also
+ * for what another process committed (pk_store_poll). fs/ drops these from
+ * the kernel's caches, which may then keep everything else for long. */
+typedef void (*pk_changed_fn)(void *ctx, enum pk_folder f, const char *name);
 
 enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
 			  struct pk_store **out, struct pk_status *st);
 void pk_store_close(struct pk_store *s);
-void pk_store_on_removed(struct pk_store *s, pk_removed_fn fn, void *ctx);
+void pk_store_on_change(struct pk_store *s, pk_changed_fn fn, void *ctx);
 const struct pk_limits *pk_store_limits(const struct pk_store *s);
 
 /* Live entry f/name: attributes, or PK_E_NOENT. */
@@ -67,6 +70,10 @@ uint64_t pk_store_new_ino(struct pk_store *s);
 
 /* Make every committed change durable (fsync). */
 enum pk_err pk_store_sync(struct pk_store *s);
+
+/* Look for commits by other processes (the CLI): catch the counters up and
+ * report what they changed to the listener. 1 if there were any. */
+int pk_store_poll(struct pk_store *s);
 
 /* Current generation (count of committed changes). */
 uint64_t pk_store_generation(struct pk_store *s);

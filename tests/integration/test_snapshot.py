@@ -144,6 +144,55 @@ def test_cli_snapshot_at_time_is_the_undo_for_rm(mnt, pki):
     assert r.returncode != 0 and "snapshot names" in r.stderr
 
 
+def wait_for(cond, seconds=3.0):
+    """Poll cond until true or seconds pass; its last value."""
+    deadline = time.time() + seconds
+    while not cond() and time.time() < deadline:
+        time.sleep(0.05)
+    return cond()
+
+
+def test_restore_while_mounted_reaches_cached_names(mnt, pki):
+    """The kernel keeps names and attributes for long: a restore by another
+    process must still reach what it cached, and the daemon's generation and
+    inode counters must move past the restore's."""
+    a, b = mnt.p("trusted/certs/a.pem"), mnt.p("trusted/certs/b.pem")
+    run("cp", pki / "leaf3.pem", a)
+    run(BIN, "snapshot", "--db", mnt.db, "create", "s1")
+    run("cp", pki / "leaf2.pem", a)  # replaced in place: other size and bytes
+    run("cp", pki / "leaf1.pem", b)
+    assert os.stat(a).st_size == (pki / "leaf2.pem").stat().st_size and os.path.exists(b)
+    folder_mtime = os.stat(mnt.p("trusted/certs")).st_mtime_ns
+    run(BIN, "restore", "--db", mnt.db, "s1")
+    assert wait_for(lambda: not os.path.exists(b))
+    assert os.stat(a).st_size == (pki / "leaf3.pem").stat().st_size
+    assert open(a, "rb").read() == (pki / "leaf3.pem").read_bytes()
+    assert os.stat(mnt.p("trusted/certs")).st_mtime_ns > folder_mtime
+    os.mkdir(mnt.p("snapshot/after"))
+    assert os.listdir(mnt.p("snapshot/after/trusted/certs")) == ["a.pem"]
+    run("cp", pki / "leaf1.pem", b)
+    inos = [os.stat(x).st_ino for x in (a, b)]
+    assert inos[0] != inos[1]
+
+
+def test_folder_mtime_and_refusals_reach_the_kernel_at_once(mnt, pki):
+    """A commit at close changes the folder's mtime; a refusal at close
+    makes the name vanish: neither may wait for a cache to expire."""
+    d = mnt.p("trusted/certs")
+    before = os.stat(d).st_mtime_ns
+    os.stat(mnt.p("trusted"))
+    time.sleep(0.01)
+    run("cp", pki / "leaf1.pem", d + "/")
+    assert os.stat(d).st_mtime_ns > before
+    with open(d + "/bad.pem", "wb") as f:
+        f.write(b"not a certificate")
+        os.stat(d + "/bad.pem")  # cached while being written
+        with pytest.raises(OSError):
+            f.close()
+    assert not os.path.exists(d + "/bad.pem")
+    assert sorted(os.listdir(d)) == ["leaf1.pem"]
+
+
 def test_backup_file_mounts(mount_factory, pki, workdir):
     a = mount_factory(name="a")
     populate(a, pki)
