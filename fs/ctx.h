@@ -17,6 +17,10 @@ struct handle {
 	size_t len;
 	int writer; /* opened for writing: its close commits and reports */
 	int isdir;  /* a directory handle: data is its path */
+	/* a directory listing's cursor: the offset of the last entry given and
+	 * the last stored name among them ("" before any) */
+	off_t dir_off;
+	char dir_last[256];
 };
 
 extern struct pk_store *fs_store;

@@ -62,6 +62,11 @@ typedef int (*pk_list_fn)(void *ctx, const char *name, const struct pk_attr *a);
 /* Call fn for each live entry of f, by name; stops when fn returns nonzero. */
 enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn, void *ctx);
 
+/* The same, from the first name after `after` on (a directory listing that
+ * goes on where its last page ended, without counting from the start). */
+enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char *after,
+				pk_list_fn fn, void *ctx);
+
 /* A folder's own attributes (mtime moves on every change inside it). */
 enum pk_err pk_store_dir_attr(struct pk_store *s, enum pk_folder f, struct pk_attr *a);
 
