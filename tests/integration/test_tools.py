@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import run, write_file
+from conftest import GENCERTS, run, write_file
 
 CERTS = ["root-ca.der", "intermediate-ca.pem", "leaf1.der", "leaf2.pem", "leaf3.der",
          "app1.der", "app2.pem", "ec-app.der"]
@@ -305,3 +305,29 @@ def test_trust_group_option(mount_factory, pki, workdir):
     assert " trust " in m.log() and "uid=65533" in m.log()
     # the private keys stay out of the group's reach
     assert stat.S_IMODE(os.stat(m.p("own/private")).st_mode) == 0o700
+
+
+def test_large_folder_lists_every_name_once(mnt, workdir):
+    """A folder bigger than many kernel buffers: each page goes on after the
+    last name given; every name comes once, with its attributes, also when
+    the listing is read again on the same handle and after changes."""
+    src = workdir / "many"
+    src.mkdir()
+    run(GENCERTS, src, 1501)
+    names = sorted(n for n in os.listdir(src) if n.startswith("cert-"))
+    spare = names.pop()
+    run("cp", "-t", mnt.p("trusted/certs"), *[str(src / n) for n in names])
+    d = mnt.p("trusted/certs")
+    assert os.listdir(d) == names
+    sizes = {e.name: e.stat().st_size for e in os.scandir(d)}
+    assert sizes == {n: (src / n).stat().st_size for n in names}
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        first = os.listdir(fd)
+        os.lseek(fd, 0, os.SEEK_SET)  # rewinddir: the listing starts over
+        assert os.listdir(fd) == first == names
+    finally:
+        os.close(fd)
+    os.unlink(os.path.join(d, names[700]))
+    run("cp", str(src / spare), os.path.join(d, "zz-last.der"))
+    assert os.listdir(d) == names[:700] + names[701:] + ["zz-last.der"]
