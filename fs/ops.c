@@ -306,7 +306,8 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
 	struct handle *h = fs_handle(fi);
-	struct fill_ctx fc = {buf, fill, (flags & FUSE_READDIR_PLUS) != 0, off, 0, 0, h->dir_last};
+	struct fill_ctx fc = {buf, fill,       (flags & FUSE_READDIR_PLUS) != 0, off, 0,
+			      0,   h->dir_last};
 	char after[sizeof(h->dir_last)];
 	struct node n;
 	int rc = path_resolve(fs_path(path, fi), &n);
@@ -327,8 +328,8 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	if (after[0] && fc.pos < off)
 		fc.pos = off;
 	h->dir_last[0] = '\0';
-	if (!fc.full &&
-	    pk_store_list_after(fs_store, n.folder, after[0] ? after : NULL, fill_entry, &fc) != PK_OK)
+	if (!fc.full && pk_store_list_after(fs_store, n.folder, after[0] ? after : NULL,
+					    fill_entry, &fc) != PK_OK)
 		return -EIO;
 	h->dir_off = fc.pos;
 	return 0;
