@@ -46,6 +46,7 @@ def test_rejected_flood_stays_bounded(mnt, workdir):
     assert audit <= 2 * n + 16
     assert size_n < size_1k + n * 400
     pid = daemon_pids(mnt.db)[0]
+    print(f"daemon peak RSS after {n} writes: {rss_kib(pid)} KiB")
     if not os.environ.get("PKIFS_SANITIZED"):  # ASan's shadow memory is not ours
         assert rss_kib(pid) < 64 * 1024, f"daemon peak RSS {rss_kib(pid)} KiB"
 
