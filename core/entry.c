@@ -123,6 +123,55 @@ static void bind_object(sqlite3_stmt *q, const struct pk_object *o)
 	}
 	sqlite3_bind_int(q, 8, o->is_ca);
 	sqlite3_bind_int(q, 9, o->self_signed);
+	sqlite3_bind_int(q, 15, o->key_cert_sign);
+	sqlite3_bind_int(q, 16, o->encrypted);
+}
+
+/* Copy column i of q (text) into buf. */
+static void column_text(sqlite3_stmt *q, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
+}
+
+/* o from the row of q (Q_BLOB_META). */
+static void row_object(sqlite3_stmt *q, struct pk_object *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->kind = sqlite3_column_int(q, 0);
+	column_text(q, 1, o->thumb, sizeof(o->thumb));
+	o->has_pubkey = sqlite3_column_bytes(q, 2) == 32;
+	if (o->has_pubkey)
+		memcpy(o->pubkey_sha256, sqlite3_column_blob(q, 2), 32);
+	o->subject_hash = (uint32_t)sqlite3_column_int64(q, 3);
+	o->issuer_hash = (uint32_t)sqlite3_column_int64(q, 4);
+	o->is_ca = sqlite3_column_int(q, 5);
+	o->key_cert_sign = sqlite3_column_int(q, 6);
+	o->self_signed = sqlite3_column_int(q, 7);
+	o->encrypted = sqlite3_column_int(q, 8);
+	column_text(q, 9, o->subject, sizeof(o->subject));
+	column_text(q, 10, o->issuer, sizeof(o->issuer));
+	column_text(q, 11, o->serial, sizeof(o->serial));
+	o->not_before = sqlite3_column_int64(q, 12);
+	o->not_after = sqlite3_column_int64(q, 13);
+}
+
+enum pk_err blob_meta(struct pk_store *s, int64_t blob, struct pk_object *o)
+{
+	sqlite3_stmt *q = pk_stmt(s, Q_BLOB_META);
+	int rc;
+
+	if (!q)
+		return pk_sql_fail(s, sqlite3_errcode(s->db), NULL);
+	sqlite3_bind_int64(q, 1, blob);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		row_object(q, o);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW	   ? PK_OK
+	       : rc == SQLITE_DONE ? PK_E_NOENT
+				   : pk_sql_fail(s, rc, NULL);
 }
 
 enum pk_err blob_intern(struct pk_store *s, const void *data, size_t len,

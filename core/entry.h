@@ -19,6 +19,8 @@ enum pk_err entry_get(struct pk_store *s, enum pk_folder f, const char *name,
 		      struct entry_row *r);
 /* The live entry's bytes by blob id (malloc'd). */
 enum pk_err blob_data(struct pk_store *s, int64_t blob, void **data, size_t *len);
+/* The metadata parsed from a blob when it was stored. */
+enum pk_err blob_meta(struct pk_store *s, int64_t blob, struct pk_object *o);
 /* End the live row of f/name at this generation (no-op when absent). */
 enum pk_err entry_kill(struct pk_store *s, enum pk_folder f, const char *name);
 enum pk_err entry_insert(struct pk_store *s, enum pk_folder f, const char *name,

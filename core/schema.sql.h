@@ -22,7 +22,8 @@ static const char schema_sql[] =
 	" data BLOB NOT NULL, kind INTEGER NOT NULL, thumb TEXT, pubkey BLOB,"
 	" subject_hash INTEGER, issuer_hash INTEGER, is_ca INTEGER NOT NULL,"
 	" self_signed INTEGER NOT NULL, subject TEXT, issuer TEXT, serial TEXT,"
-	" not_before INTEGER, not_after INTEGER);"
+	" not_before INTEGER, not_after INTEGER, key_cert_sign INTEGER NOT NULL,"
+	" encrypted INTEGER NOT NULL);"
 	"CREATE INDEX blob_thumb ON blob(thumb) WHERE thumb IS NOT NULL;"
 	"CREATE INDEX blob_pubkey ON blob(pubkey) WHERE pubkey IS NOT NULL;"
 	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = 2;"
@@ -82,9 +83,13 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_BLOB_FIND] = "SELECT id FROM blob WHERE sha256 = ?1",
 	[Q_BLOB_INSERT] = "INSERT INTO blob(sha256, data, kind, thumb, pubkey,"
 			  " subject_hash, issuer_hash, is_ca, self_signed, subject,"
-			  " issuer, serial, not_before, not_after) VALUES(?1, ?2, ?3,"
-			  " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+			  " issuer, serial, not_before, not_after, key_cert_sign, encrypted)"
+			  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+			  " ?14, ?15, ?16)",
 	[Q_BLOB_DATA] = "SELECT data FROM blob WHERE id = ?1",
+	[Q_BLOB_META] = "SELECT kind, thumb, pubkey, subject_hash, issuer_hash, is_ca,"
+			" key_cert_sign, self_signed, encrypted, subject, issuer, serial,"
+			" not_before, not_after FROM blob WHERE id = ?1",
 	[Q_CA_BY_HASH] = "SELECT b.data, e.folder, e.name FROM blob b"
 			 " CROSS JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
 			 " AND b.kind = 2 AND e.died IS NULL AND e.folder IN (?2, ?3)",

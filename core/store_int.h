@@ -25,6 +25,7 @@ enum stmt_id {
 	Q_BLOB_FIND,
 	Q_BLOB_INSERT,
 	Q_BLOB_DATA,
+	Q_BLOB_META,
 	Q_CA_BY_HASH,
 	Q_DIR_GET,
 	Q_DIR_TOUCH,

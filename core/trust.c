@@ -230,15 +230,24 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 	return e;
 }
 
-/* Parse data and apply the checks that need no store. */
-static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data, size_t len)
+/* Folder f's size cap. */
+static enum pk_err check_size(struct op *op, enum pk_folder f, size_t len)
 {
 	size_t max = pk_folder_max_size(&op->s->limits, f);
-	enum pk_err e;
 
 	if (len > max && max > 0)
 		return pk_fail(op->st, PK_E_TOO_BIG, "%zu bytes is over the %zu byte cap of %s",
 			       len, max, pk_folder_info(f)->path);
+	return PK_OK;
+}
+
+/* Parse data and apply the checks that need no store. */
+static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data, size_t len)
+{
+	enum pk_err e = check_size(op, f, len);
+
+	if (e != PK_OK)
+		return e;
 	e = pk_object_parse(data, len, &op->obj, op->st);
 	if (e != PK_OK && pk_folder_info(f)->content == PK_C_AUX) {
 		/* auxiliary files are kept verbatim, whatever they look like */
@@ -296,7 +305,17 @@ static const char *move_name(enum pk_folder f1, enum pk_folder f2)
 	return "rename";
 }
 
-/* Load and parse the source entry, then check it against f2's rules. */
+/* A certificate or key moves on the metadata parsed when it was stored: a
+ * trust operation parses nothing (OpenSSL's parse was most of a move's
+ * time). Its bytes are what was parsed then, under the same rules. */
+static int stored_is_enough(const struct pk_object *o)
+{
+	return o->kind == PK_KIND_CERT || o->kind == PK_KIND_KEY || o->kind == PK_KIND_PKCS12;
+}
+
+/* Load the source entry, then check it against f2's rules; CRLs and files
+ * that are no PKI object are parsed again (a CRL's signature is checked
+ * against the CAs the store has now). */
 static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
 			      enum pk_folder f2, const char *n2, struct entry_row *row)
 {
@@ -306,6 +325,13 @@ static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
 
 	if (e == PK_E_NOENT)
 		return pk_fail(op->st, e, "%s/%s does not exist", pk_folder_info(f1)->path, n1);
+	if (e == PK_OK)
+		e = blob_meta(op->s, row->blob, &op->obj);
+	if (e == PK_OK && stored_is_enough(&op->obj)) {
+		if (f1 != f2 && (e = check_size(op, f2, (size_t)row->attr.size)) == PK_OK)
+			e = check_content(op, f2, n2, NULL, 0);
+		return e;
+	}
 	if (e == PK_OK)
 		e = blob_data(op->s, row->blob, &data, &len);
 	if (e != PK_OK && op->st->err == PK_OK)

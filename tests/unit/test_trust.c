@@ -161,6 +161,39 @@ static void move_applies_destination_rules(void **state)
 	assert_int_equal(pk_store_lookup(s, PK_F_TRUSTED_CERTS, "x.pem", NULL), PK_OK);
 }
 
+/* A move checks the destination's rules on the metadata stored with the
+ * blob (certificates, keys) or on the bytes parsed again (other files):
+ * every rule still holds, with the same error as for a new file. */
+static void move_rules_hold_without_parsing(void **state)
+{
+	struct pk_store *s = *state;
+	struct pk_status st;
+
+	assert_int_equal(put(s, PK_F_REJECTED, "ca.pem", "intermediate-ca.pem", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_REJECTED, "ca.pem", PK_F_ISSUERS_CERTS,
+					 "ca.pem", 0, &st),
+			 PK_OK);
+	assert_int_equal(put(s, PK_F_OWN_PRIVATE, "k.pem", "leaf1.key.pem", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_OWN_PRIVATE, "k.pem", PK_F_TRUSTED_CERTS,
+					 "k.pem", 0, &st),
+			 PK_E_WRONG_KIND);
+	assert_int_equal(put(s, PK_F_TRUSTED_CERTS, "l1.der", "leaf1.der", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_TRUSTED_CERTS, "l1.der", PK_F_TRUSTED_CRL,
+					 "l1.der", 0, &st),
+			 PK_E_WRONG_KIND);
+	assert_int_equal(put(s, PK_F_REJECTED, "again.pem", "leaf1.pem", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_REJECTED, "again.pem", PK_F_TRUSTED_CERTS,
+					 "again.pem", 0, &st),
+			 PK_E_DUPLICATE);
+	assert_non_null(strstr(st.reason, "l1.der"));
+	assert_int_equal(put(s, PK_F_OWN, "junk.der", "bad/truncated.der", &st), PK_OK);
+	assert_int_equal(pk_trust_rename(s, &me, PK_F_OWN, "junk.der", PK_F_TRUSTED_CERTS,
+					 "junk.der", 0, &st),
+			 PK_E_MALFORMED);
+	assert_int_equal(entries(s, PK_F_TRUSTED_CERTS), 1);
+	assert_int_equal(entries(s, PK_F_ISSUERS_CERTS), 1);
+}
+
 static void rename_keeps_inode_and_noreplace_holds(void **state)
 {
 	struct pk_store *s = *state;
@@ -331,6 +364,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(issuers_take_only_cas, setup, teardown),
 		cmocka_unit_test_setup_teardown(crl_needs_its_ca, setup, teardown),
 		cmocka_unit_test_setup_teardown(move_applies_destination_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(move_rules_hold_without_parsing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(rename_keeps_inode_and_noreplace_holds, setup,
 						teardown),
