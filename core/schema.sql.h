@@ -102,9 +102,10 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_SNAP_ENTRY] = "SELECT ino, mode, uid, gid, mtime, ctime, size, blob FROM entry"
 			 " WHERE folder = ?1 AND name = ?3 AND born <= ?2"
 			 " AND (died IS NULL OR died > ?2)",
+	/* names after ?3 ("": all), so a listing can go on where it stopped */
 	[Q_SNAP_ENTRIES] = "SELECT ino, mode, uid, gid, mtime, ctime, size, name FROM entry"
-			   " WHERE folder = ?1 AND born <= ?2 AND (died IS NULL OR died > ?2)"
-			   " ORDER BY name",
+			   " WHERE folder = ?1 AND name > ?3 AND born <= ?2"
+			   " AND (died IS NULL OR died > ?2) ORDER BY name",
 	[Q_SNAP_DIR] = "SELECT 0, mode, uid, gid, mtime, ctime, 0 FROM snapshot_dir"
 		       " WHERE snapshot = ?1 AND folder = ?2",
 	[Q_ENTRY_FORGET] = "DELETE FROM entry WHERE folder = ?1 AND name = ?2 AND died = ?3"

@@ -275,6 +275,13 @@ enum pk_err pk_snapshot_lookup(struct pk_store *s, const struct pk_snapshot *sna
 enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *snap,
 				enum pk_folder f, pk_list_fn fn, void *ctx)
 {
+	return pk_snapshot_entries_after(s, snap, f, NULL, fn, ctx);
+}
+
+enum pk_err pk_snapshot_entries_after(struct pk_store *s, const struct pk_snapshot *snap,
+				      enum pk_folder f, const char *after, pk_list_fn fn,
+				      void *ctx)
+{
 	sqlite3_stmt *q;
 	struct pk_attr a;
 	int rc = SQLITE_ERROR;
@@ -284,6 +291,7 @@ enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *sn
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
+		sqlite3_bind_text(q, 3, after ? after : "", -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			attr_of(q, &a);
 			if (fn(ctx, (const char *)sqlite3_column_text(q, 7), &a))

@@ -183,62 +183,29 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* A live folder's listing, one kernel buffer at a time: every entry has
- * its offset, so libfuse neither buffers a whole folder nor hides the
- * attributes that READDIRPLUS gives the kernel (each one a LOOKUP saved). */
-struct fill_ctx {
-	void *buf;
-	fuse_fill_dir_t fill;
-	int plus;
-	off_t start; /* the kernel has every entry up to this offset */
-	off_t pos;   /* offset of the last entry passed, given or skipped */
-	int full;    /* the kernel's buffer is full */
-	char *last;  /* the last stored name passed (the handle's cursor) */
-};
-
-/* Pass one entry at the next offset: given, or skipped when the kernel has
- * it. 1 once the buffer is full. */
-static int emit(struct fill_ctx *fc, const char *name, const struct stat *st, int plus)
-{
-	if (fc->full)
-		return 1;
-	if (++fc->pos <= fc->start)
-		return 0;
-	if (fc->fill(fc->buf, name, st, fc->pos, plus && fc->plus ? FUSE_FILL_DIR_PLUS : 0)) {
-		fc->pos--;
-		fc->full = 1;
-	}
-	return fc->full;
-}
-
 static int fill_entry(void *ctx, const char *name, const struct pk_attr *a)
 {
-	struct fill_ctx *fc = ctx;
 	struct stat st;
 
 	fs_stat(&st, a, 0);
-	if (emit(fc, name, &st, 1))
-		return 1;
-	snprintf(fc->last, sizeof(((struct handle *)0)->dir_last), "%s", name);
-	return 0;
+	return dir_fill_stored(ctx, name, &st);
 }
 
 /* A lock directory, or a file created but not committed yet (touch whose
  * release is still on its way). */
 static void fill_pending(void *ctx, struct pending *p)
 {
-	struct fill_ctx *fc = ctx;
 	struct stat st;
 
 	if (!p->isdir && (!p->dirty || p->failed ||
 			  pk_store_lookup(fs_store, p->folder, p->name, NULL) == PK_OK))
 		return;
 	fs_stat(&st, &p->attr, p->isdir);
-	emit(fc, p->name, &st, 1);
+	dir_fill_emit(ctx, p->name, &st, 1);
 }
 
 /* ".", "..", and the fixed child folders of f. */
-static void fill_folders(struct fill_ctx *fc, enum pk_folder f, int via_alias)
+static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via_alias)
 {
 	struct dir_child kids[PK_F_COUNT + 2];
 	int n = path_children(f, via_alias, kids);
@@ -249,19 +216,19 @@ static void fill_folders(struct fill_ctx *fc, enum pk_folder f, int via_alias)
 	if (via_alias)
 		a.ino = PATH_ALIAS_INO(a.ino);
 	fs_stat(&st, &a, 1);
-	emit(fc, ".", &st, 0);
-	emit(fc, "..", NULL, 0);
+	dir_fill_emit(fc, ".", &st, 0);
+	dir_fill_emit(fc, "..", NULL, 0);
 	for (int i = 0; i < n; i++) {
 		pk_store_dir_attr(fs_store, kids[i].folder, &a);
 		if (kids[i].alias)
 			a.ino = PATH_ALIAS_INO(a.ino);
 		fs_stat(&st, &a, 1);
-		emit(fc, kids[i].name, &st, 1);
+		dir_fill_emit(fc, kids[i].name, &st, 1);
 	}
 }
 
 /* The root's extras: snapshot/ and the views that are switched on. */
-static void fill_extras(struct fill_ctx *fc)
+static void fill_extras(struct dir_fill *fc)
 {
 	const char *names[] = {path_snapshot_dir, path_capath_dir, path_cafile};
 	struct node n;
@@ -273,7 +240,7 @@ static void fill_extras(struct fill_ctx *fc)
 			continue;
 		snprintf(path, sizeof(path), "/%s", names[i]);
 		if (path_resolve(path, &n) == 0 && ro_getattr(&n, &st) == 0)
-			emit(fc, names[i], &st, 1);
+			dir_fill_emit(fc, names[i], &st, 1);
 	}
 }
 
@@ -305,33 +272,25 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-	struct handle *h = fs_handle(fi);
-	struct fill_ctx fc = {buf, fill,       (flags & FUSE_READDIR_PLUS) != 0, off, 0,
-			      0,   h->dir_last};
-	char after[sizeof(h->dir_last)];
+	struct dir_fill d;
 	struct node n;
 	int rc = path_resolve(fs_path(path, fi), &n);
 
 	if (rc)
 		return rc;
+	dir_fill_init(&d, buf, fill, (flags & FUSE_READDIR_PLUS) != 0, off, fs_handle(fi));
 	if (n.area != AREA_LIVE)
-		return ro_readdir(&n, buf, fill, fc.plus);
+		return ro_readdir(&n, &d);
 	if (n.type != NODE_DIR)
 		return name_attr(n.folder, n.name, &(struct stat){0}) ? -ENOENT : -ENOTDIR;
-	fill_folders(&fc, n.folder, n.via_alias);
+	fill_folders(&d, n.folder, n.via_alias);
 	if (n.folder == PK_F_ROOT)
-		fill_extras(&fc);
-	pending_each(n.folder, fill_pending, &fc);
-	/* the next page of stored names goes on after the last one given;
-	 * anything else (a seek) counts from the first */
-	snprintf(after, sizeof(after), "%s", off > 0 && h->dir_off == off ? h->dir_last : "");
-	if (after[0] && fc.pos < off)
-		fc.pos = off;
-	h->dir_last[0] = '\0';
-	if (!fc.full && pk_store_list_after(fs_store, n.folder, after[0] ? after : NULL,
-					    fill_entry, &fc) != PK_OK)
+		fill_extras(&d);
+	pending_each(n.folder, fill_pending, &d);
+	if (!d.full && pk_store_list_after(fs_store, n.folder, dir_fill_resume(&d), fill_entry,
+					   &d) != PK_OK)
 		return -EIO;
-	h->dir_off = fc.pos;
+	dir_fill_done(&d);
 	return 0;
 }
 

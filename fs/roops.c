@@ -120,12 +120,22 @@ int ro_getattr(struct node *n, struct stat *st)
 	return rc;
 }
 
+/* Snapshot folders are listed a buffer at a time (an rsync of 100,000
+ * entries); the list of snapshots and capath/ whole, as libfuse buffers. */
 struct fill {
-	void *buf;
-	fuse_fill_dir_t fill;
-	int plus;
+	struct dir_fill *d;
+	int stream; /* a page at a time (dirfill.h), else the whole listing */
 	const struct pk_snapshot *snap;
 };
+
+static int give(struct fill *f, const char *name, const struct stat *st)
+{
+	struct dir_fill *d = f->d;
+
+	if (f->stream)
+		return dir_fill_stored(d, name, st);
+	return d->fill(d->buf, name, st, 0, d->plus ? FUSE_FILL_DIR_PLUS : 0);
+}
 
 static int fill_attr(void *ctx, const char *name, const struct pk_attr *a)
 {
@@ -136,12 +146,11 @@ static int fill_attr(void *ctx, const char *name, const struct pk_attr *a)
 	if (f->snap)
 		b.ino = snap_ino(f->snap, a->ino);
 	fs_stat(&st, &b, 0);
-	return f->fill(f->buf, name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
+	return give(f, name, &st);
 }
 
 static int fill_snapshot(void *ctx, const struct pk_snapshot *snap)
 {
-	struct fill *f = ctx;
 	struct stat st;
 	struct node n = {.area = AREA_SNAPSHOT, .type = NODE_DIR, .folder = PK_F_ROOT};
 	struct pk_attr a;
@@ -151,47 +160,51 @@ static int fill_snapshot(void *ctx, const struct pk_snapshot *snap)
 	if (snap_attr(&n, &a, &isdir) != 0)
 		return 0;
 	fs_stat(&st, &a, 1);
-	return f->fill(f->buf, snap->name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
+	return give(ctx, snap->name, &st);
 }
 
 /* A folder inside a snapshot: its child folders, then its entries. */
-static int snap_readdir(struct node *n, const struct fill *outer)
+static int snap_readdir(struct node *n, struct dir_fill *d)
 {
 	struct dir_child kids[PK_F_COUNT + 2];
 	struct pk_snapshot snap;
-	struct fill g = *outer, *f = &g; /* with the snapshot, for inode numbers */
+	struct fill f = {d, 1, &snap}; /* with the snapshot, for inode numbers */
 	struct pk_attr a;
 	struct stat st;
 	int k;
 
 	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 		return -ENOENT;
-	g.snap = &snap;
+	dir_fill_emit(d, ".", NULL, 0);
+	dir_fill_emit(d, "..", NULL, 0);
 	k = path_children(n->folder, n->via_alias, kids);
 	for (int i = 0; i < k; i++) {
 		if (pk_snapshot_dir_attr(fs_store, &snap, kids[i].folder, &a) != PK_OK)
 			continue;
 		a.ino = snap_ino(&snap, kids[i].alias ? PATH_ALIAS_INO(a.ino) : a.ino);
 		fs_stat(&st, &a, 1);
-		f->fill(f->buf, kids[i].name, &st, 0, f->plus ? FUSE_FILL_DIR_PLUS : 0);
+		dir_fill_emit(d, kids[i].name, &st, 1);
 	}
-	return pk_snapshot_entries(fs_store, &snap, n->folder, fill_attr, f) == PK_OK ? 0
-										      : -EIO;
+	if (!d->full && pk_snapshot_entries_after(fs_store, &snap, n->folder,
+						  dir_fill_resume(d), fill_attr, &f) != PK_OK)
+		return -EIO;
+	dir_fill_done(d);
+	return 0;
 }
 
-int ro_readdir(struct node *n, void *buf, fuse_fill_dir_t fill, int plus)
+int ro_readdir(struct node *n, struct dir_fill *d)
 {
-	struct fill f = {buf, fill, plus, NULL};
+	struct fill f = {d, 0, NULL};
 
 	if (n->type != NODE_DIR)
 		return -ENOTDIR;
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
+	if (n->area == AREA_SNAPSHOT && n->snap[0])
+		return snap_readdir(n, d);
+	d->fill(d->buf, ".", NULL, 0, 0);
+	d->fill(d->buf, "..", NULL, 0, 0);
 	if (n->area == AREA_CAPATH)
 		return pk_view_capath_list(fs_store, fill_attr, &f) == PK_OK ? 0 : -EIO;
-	if (!n->snap[0])
-		return pk_snapshot_list(fs_store, fill_snapshot, &f) == PK_OK ? 0 : -EIO;
-	return snap_readdir(n, &f);
+	return pk_snapshot_list(fs_store, fill_snapshot, &f) == PK_OK ? 0 : -EIO;
 }
 
 int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)

@@ -5,9 +5,10 @@
 #define PKIFS_FS_ROOPS_H
 
 #include "ctx.h"
+#include "dirfill.h"
 
 int ro_getattr(struct node *n, struct stat *st);
-int ro_readdir(struct node *n, void *buf, fuse_fill_dir_t fill, int plus);
+int ro_readdir(struct node *n, struct dir_fill *d);
 /* Open for reading: the bytes to serve in *data (malloc'd). */
 int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len);
 int ro_mkdir(struct node *n);

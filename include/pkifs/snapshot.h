@@ -40,6 +40,10 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 			     struct pk_attr *a);
 enum pk_err pk_snapshot_entries(struct pk_store *s, const struct pk_snapshot *snap,
 				enum pk_folder f, pk_list_fn fn, void *ctx);
+/* The same from the first name after `after` on (NULL: from the first). */
+enum pk_err pk_snapshot_entries_after(struct pk_store *s, const struct pk_snapshot *snap,
+				      enum pk_folder f, const char *after, pk_list_fn fn,
+				      void *ctx);
 enum pk_err pk_snapshot_dir_attr(struct pk_store *s, const struct pk_snapshot *snap,
 				 enum pk_folder f, struct pk_attr *a);
 

@@ -331,3 +331,8 @@ def test_large_folder_lists_every_name_once(mnt, workdir):
     os.unlink(os.path.join(d, names[700]))
     run("cp", str(src / spare), os.path.join(d, "zz-last.der"))
     assert os.listdir(d) == names[:700] + names[701:] + ["zz-last.der"]
+    os.mkdir(mnt.p("snapshot/big"))  # a snapshot's folders are paged the same way
+    s = mnt.p("snapshot/big/trusted/certs")
+    assert os.listdir(s) == os.listdir(d)
+    assert {e.name: e.stat().st_size for e in os.scandir(s)} == \
+        {e.name: e.stat().st_size for e in os.scandir(d)}
