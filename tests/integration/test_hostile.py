@@ -48,7 +48,7 @@ def test_rejected_flood_stays_bounded(mnt, workdir):
     pid = daemon_pids(mnt.db)[0]
     print(f"daemon peak RSS after {n} writes: {rss_kib(pid)} KiB")
     if not os.environ.get("PKIFS_SANITIZED"):  # ASan's shadow memory is not ours
-        assert rss_kib(pid) < 64 * 1024, f"daemon peak RSS {rss_kib(pid)} KiB"
+        assert rss_kib(pid) < 48 * 1024, f"daemon peak RSS {rss_kib(pid)} KiB"
 
 
 def test_names(mnt, pki):
