@@ -139,8 +139,14 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 		}
 		return attach(fi, p, NULL, 0);
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
-		return open_for_write(&n, fi, NULL);
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		rc = open_for_write(&n, fi, NULL);
+		/* a name the kernel still caches but the store no longer has
+		 * (evicted from rejected/, removed under its folder's other
+		 * spelling, undone by a restore): the kernel sends OPEN, not
+		 * CREATE, for an open(O_CREAT) of it, so it is made anew */
+		return rc == -ENOENT ? fs_create(path, 0644, fi) : rc;
+	}
 	if (pk_store_read(fs_store, n.folder, n.name, &data, &len, NULL) != PK_OK)
 		return -ENOENT;
 	fi->noflush = 1; /* a reader's close has nothing to commit */
@@ -221,9 +227,11 @@ static int commit(struct pending *p)
 		fail_pending(p, pk_err_errno(e));
 		/* the kernel cached the refused bytes of a rewrite: drop them */
 		inval_queue(NULL, p->folder, p->name);
+		inval_wait();
 		return fs_error("put", &st);
 	}
 	pending_unlist(p);
+	inval_wait(); /* the folder's mtime, evictions from rejected/ */
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  */
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +22,28 @@ struct item {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t sent = PTHREAD_COND_INITIALIZER;
+static uint64_t n_queued, n_sent; /* notifications queued, and sent up to */
 static struct item *head;
 static int running;
 static pthread_t thread;
 static struct fuse *fuse;
 static struct pk_store *store;
 
+/* Top-level folders whose names the kernel may hold although they are gone:
+ * a removal it did not make (an eviction, a restore) or made under the
+ * other spelling (issuer/ and issuers/, rejected/ and rejected/certs/).
+ * Only a dentry invalidation makes it forget a name, and libfuse's path API
+ * knows no folder's node id but the root's: the whole top-level folder's
+ * names go, to be looked up again. */
+static const char *const tops[] = {"own", "trusted", "issuers", "issuer", "rejected"};
+#define TOPS_ALL ((1u << (sizeof(tops) / sizeof(tops[0]))) - 1)
+static unsigned stale_tops;
+
 #define POLL_NS 250000000L /* how often commits of other processes are looked for */
 
 /* Take the whole queue, waiting up to one poll interval; 0 when stopping. */
-static int take(struct item **list)
+static int take(struct item **list, unsigned *stale, uint64_t *upto)
 {
 	struct timespec until;
 	int go;
@@ -43,28 +57,53 @@ static int take(struct item **list)
 		;
 	*list = head;
 	head = NULL;
+	*stale = stale_tops;
+	stale_tops = 0;
+	*upto = n_queued;
 	go = running;
 	pthread_mutex_unlock(&lock);
 	return go;
 }
 
+/* Make the kernel forget the names under the stale top-level folders. */
+static void drop_tops(unsigned stale)
+{
+	struct fuse_session *se = fuse_get_session(fuse);
+
+	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+		if (stale & (1u << i))
+			fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, tops[i],
+							 strlen(tops[i]));
+}
+
 static void *worker(void *arg)
 {
 	struct item *list;
+	unsigned stale;
+	uint64_t upto;
 	char snap[300];
 
 	(void)arg;
 	snprintf(snap, sizeof(snap), "/%s", path_snapshot_dir);
-	while (take(&list)) {
+	while (take(&list, &stale, &upto)) {
 		while (list) {
 			struct item *next = list->next;
 			fuse_invalidate_path(fuse, list->path);
 			free(list);
 			list = next;
 		}
+		drop_tops(stale);
+		pthread_mutex_lock(&lock);
+		n_sent = upto;
+		pthread_cond_broadcast(&sent);
+		pthread_mutex_unlock(&lock);
 		/* a restore or snapshot by the CLI: what it changed is queued */
-		if (pk_store_poll(store))
+		if (pk_store_poll(store)) {
 			fuse_invalidate_path(fuse, snap);
+			pthread_mutex_lock(&lock);
+			stale_tops |= TOPS_ALL;
+			pthread_mutex_unlock(&lock);
+		}
 	}
 	return NULL;
 }
@@ -82,6 +121,7 @@ void inval_stop(void)
 	pthread_mutex_lock(&lock);
 	running = 0;
 	pthread_cond_signal(&cond);
+	pthread_cond_broadcast(&sent);
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
 	while (head) {
@@ -89,6 +129,22 @@ void inval_stop(void)
 		free(head);
 		head = next;
 	}
+}
+
+/* Mark the top-level folders of f stale (see tops[]). */
+static void mark_stale(enum pk_folder f)
+{
+	unsigned bits = f == PK_F_REJECTED				   ? 1u << 4
+			: f == PK_F_ISSUERS_CERTS || f == PK_F_ISSUERS_CRL ? 3u << 2
+									   : 0;
+
+	if (!bits)
+		return;
+	pthread_mutex_lock(&lock);
+	stale_tops |= bits;
+	n_queued++;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
 }
 
 /* Queue one path. */
@@ -102,7 +158,22 @@ static void push(const char *path)
 	pthread_mutex_lock(&lock);
 	it->next = head;
 	head = it;
+	n_queued++;
 	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+void inval_wait(void)
+{
+	struct timespec until;
+	uint64_t want;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1; /* bounded: never a reason for a request to hang */
+	pthread_mutex_lock(&lock);
+	want = n_queued;
+	while (running && n_sent < want && pthread_cond_timedwait(&sent, &lock, &until) == 0)
+		;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -132,6 +203,8 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	(void)ctx;
 	if (!name)
 		push_views(f);
+	else
+		mark_stale(f);
 	path_format(path, sizeof(path), f, name);
 	push(path);
 	if (f == PK_F_REJECTED)

@@ -19,6 +19,12 @@ struct pk_store;
 
 int inval_start(struct fuse *f, struct pk_store *s);
 void inval_stop(void);
+/* Wait (at most a second) until what is queued so far has reached the
+ * kernel: a close that committed or refused a file returns only then, so
+ * the caller's next stat sees the outcome. Only for requests during which
+ * the kernel holds no directory lock (flush, release): the notifications
+ * may need those locks. */
+void inval_wait(void);
 /* Queue folder/name for invalidation (a pk_changed_fn). */
 void inval_queue(void *ctx, enum pk_folder f, const char *name);
 

@@ -336,3 +336,33 @@ def test_large_folder_lists_every_name_once(mnt, workdir):
     assert os.listdir(s) == os.listdir(d)
     assert {e.name: e.stat().st_size for e in os.scandir(s)} == \
         {e.name: e.stat().st_size for e in os.scandir(d)}
+
+
+def test_rewrite_of_a_name_removed_behind_the_kernels_back(mount_factory, pki):
+    """The kernel keeps names for long; a name that goes away without it
+    (evicted from rejected/, removed under the other spelling of its
+    folder, undone by a restore) may still look present to it, so the next
+    open(O_CREAT|O_TRUNC) arrives as a plain open. It must create the file,
+    as node-opcua's writeFile of a client rejected again expects."""
+    m = mount_factory("max_rejected=1")
+    a = m.p("rejected/a.pem")
+    with open(a, "wb") as f:  # O_WRONLY|O_CREAT|O_TRUNC, as node-opcua writes
+        f.write((pki / "leaf1.pem").read_bytes())
+    os.stat(a)
+    run("cp", pki / "leaf2.pem", m.p("rejected/b.pem"))  # evicts a.pem
+    assert not os.path.exists(a)
+    with open(a, "wb") as f:
+        f.write((pki / "leaf1.pem").read_bytes())
+    assert open(a, "rb").read() == (pki / "leaf1.pem").read_bytes()
+    assert sorted(os.listdir(m.p("rejected"))) == ["a.pem", "certs"]
+    t = m.p("issuer/certs/ca.pem")
+    with open(t, "wb") as f:
+        f.write((pki / "intermediate-ca.pem").read_bytes())
+    os.stat(t)
+    os.unlink(m.p("issuers/certs/ca.pem"))  # the other spelling
+    time.sleep(0.2)  # an unlink's invalidations are sent after it returns
+    with open(t, "wb") as f:
+        f.write((pki / "intermediate-ca.pem").read_bytes())
+    assert os.listdir(m.p("issuers/certs")) == ["ca.pem"]
+    with pytest.raises(FileNotFoundError):
+        open(m.p("issuers/certs/gone.pem"), "rb")
