@@ -3,6 +3,7 @@
  */
 #define FUSE_USE_VERSION 314
 #include <fuse.h>
+#include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctx.h"
 #include "inval.h"
 #include "path.h"
 #include "pkifs/store.h"
@@ -30,20 +32,10 @@ static pthread_t thread;
 static struct fuse *fuse;
 static struct pk_store *store;
 
-/* Top-level folders whose names the kernel may hold although they are gone:
- * a removal it did not make (an eviction, a restore) or made under the
- * other spelling (issuer/ and issuers/, rejected/ and rejected/certs/).
- * Only a dentry invalidation makes it forget a name, and libfuse's path API
- * knows no folder's node id but the root's: the whole top-level folder's
- * names go, to be looked up again. */
-static const char *const tops[] = {"own", "trusted", "issuers", "issuer", "rejected"};
-#define TOPS_ALL ((1u << (sizeof(tops) / sizeof(tops[0]))) - 1)
-static unsigned stale_tops;
-
 #define POLL_NS 250000000L /* how often commits of other processes are looked for */
 
 /* Take the whole queue, waiting up to one poll interval; 0 when stopping. */
-static int take(struct item **list, unsigned *stale, uint64_t *upto)
+static int take(struct item **list, uint64_t *upto)
 {
 	struct timespec until;
 	int go;
@@ -57,52 +49,74 @@ static int take(struct item **list, unsigned *stale, uint64_t *upto)
 		;
 	*list = head;
 	head = NULL;
-	*stale = stale_tops;
-	stale_tops = 0;
 	*upto = n_queued;
 	go = running;
 	pthread_mutex_unlock(&lock);
 	return go;
 }
 
-/* Make the kernel forget the names under the stale top-level folders. */
-static void drop_tops(unsigned stale)
-{
-	struct fuse_session *se = fuse_get_session(fuse);
+/* Top-level names whose cached names were dropped in this batch. */
+struct dropped {
+	char name[8][256];
+	int n;
+};
 
-	for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
-		if (stale & (1u << i))
-			fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, tops[i],
-							 strlen(tops[i]));
+/* Make the kernel forget the top-level entry of path and every name it
+ * caches below it (once a batch). Only a dentry invalidation makes it forget
+ * a name, and the root is the one folder whose node id libfuse's path API
+ * lets us name: the folder's names are looked up again. */
+static void drop_top(const char *path, struct dropped *d)
+{
+	const char *name = path + 1;
+	size_t len = strcspn(name, "/");
+
+	for (int i = 0; i < d->n; i++)
+		if (strlen(d->name[i]) == len && strncmp(d->name[i], name, len) == 0)
+			return;
+	fuse_lowlevel_notify_inval_entry(fuse_get_session(fuse), FUSE_ROOT_ID, name, len);
+	if (d->n < 8 && len < sizeof(d->name[0]))
+		snprintf(d->name[d->n++], sizeof(d->name[0]), "%.*s", (int)len, name);
+}
+
+/* Drop path's cached attributes and pages. A name the kernel still holds
+ * (libfuse has its node) but the store no longer has went away without the
+ * kernel (an eviction, a removal under its folder's other spelling, a
+ * restore): the kernel would answer for it from its cache, and send an
+ * open(O_CREAT) of it as a plain open, so it must forget it. */
+static void send(const char *path, struct dropped *d)
+{
+	struct stat st;
+
+	if (fuse_invalidate_path(fuse, path) == 0 && fs_getattr(path, &st, NULL) == -ENOENT)
+		drop_top(path, d);
 }
 
 static void *worker(void *arg)
 {
 	struct item *list;
-	unsigned stale;
+	struct dropped d;
 	uint64_t upto;
 	char snap[300];
 
 	(void)arg;
 	snprintf(snap, sizeof(snap), "/%s", path_snapshot_dir);
-	while (take(&list, &stale, &upto)) {
+	while (take(&list, &upto)) {
+		d.n = 0;
 		while (list) {
 			struct item *next = list->next;
-			fuse_invalidate_path(fuse, list->path);
+			send(list->path, &d);
 			free(list);
 			list = next;
 		}
-		drop_tops(stale);
 		pthread_mutex_lock(&lock);
 		n_sent = upto;
 		pthread_cond_broadcast(&sent);
 		pthread_mutex_unlock(&lock);
-		/* a restore or snapshot by the CLI: what it changed is queued */
+		/* a restore or snapshot by the CLI: the names it changed are
+		 * queued; a snapshot it dropped may be cached */
 		if (pk_store_poll(store)) {
 			fuse_invalidate_path(fuse, snap);
-			pthread_mutex_lock(&lock);
-			stale_tops |= TOPS_ALL;
-			pthread_mutex_unlock(&lock);
+			drop_top(snap, &d);
 		}
 	}
 	return NULL;
@@ -129,22 +143,6 @@ void inval_stop(void)
 		free(head);
 		head = next;
 	}
-}
-
-/* Mark the top-level folders of f stale (see tops[]). */
-static void mark_stale(enum pk_folder f)
-{
-	unsigned bits = f == PK_F_REJECTED				   ? 1u << 4
-			: f == PK_F_ISSUERS_CERTS || f == PK_F_ISSUERS_CRL ? 3u << 2
-									   : 0;
-
-	if (!bits)
-		return;
-	pthread_mutex_lock(&lock);
-	stale_tops |= bits;
-	n_queued++;
-	pthread_cond_signal(&cond);
-	pthread_mutex_unlock(&lock);
 }
 
 /* Queue one path. */
@@ -203,8 +201,6 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	(void)ctx;
 	if (!name)
 		push_views(f);
-	else
-		mark_stale(f);
 	path_format(path, sizeof(path), f, name);
 	push(path);
 	if (f == PK_F_REJECTED)
