@@ -17,6 +17,8 @@ struct certs {
 };
 
 void certs_free(struct certs *c);
+/* d2i_X509 (aux: d2i_X509_AUX) without decoding the public key. */
+X509 *pk_d2i_cert(const unsigned char **q, long len, int aux);
 /* Check the chain, fill o from the leaf, free the certificates. */
 enum pk_err finish_certs(struct certs *c, struct pk_object *o, struct pk_status *st);
 void crl_meta(X509_CRL *crl, struct pk_object *o);

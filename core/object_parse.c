@@ -20,7 +20,7 @@ static enum pk_err der_certs(X509 *x, const unsigned char *q, const unsigned cha
 			return pk_fail(st, PK_E_MALFORMED,
 				       "more than %d certificates in one file", MAX_CERTS);
 		}
-		if (*q != 0x30 || !(x = d2i_X509(NULL, &q, end - q))) {
+		if (*q != 0x30 || !(x = pk_d2i_cert(&q, end - q, 0))) {
 			certs_free(&c);
 			return pk_fail(st, PK_E_MALFORMED,
 				       "trailing data after DER certificate %u (%zu bytes "
@@ -97,7 +97,7 @@ enum pk_err parse_der(const unsigned char *p, size_t len, struct pk_object *o,
 
 	if (indefinite(p, len))
 		return pk_fail(st, PK_E_MALFORMED, "indefinite length: BER, not DER");
-	x = d2i_X509(NULL, &q, (long)len);
+	x = pk_d2i_cert(&q, (long)len, 0);
 	X509_CRL *crl;
 	EVP_PKEY *key;
 	X509_SIG *sig;
@@ -226,8 +226,7 @@ static enum pk_err pem_block(struct pem_state *s, const char *name, const char *
 			       : pk_fail(st, PK_E_MALFORMED,
 					 "PEM block X509 CRL does not hold a CRL");
 	}
-	x = !strcmp(name, "TRUSTED CERTIFICATE") ? d2i_X509_AUX(NULL, &q, dlen)
-						 : d2i_X509(NULL, &q, dlen);
+	x = pk_d2i_cert(&q, dlen, !strcmp(name, "TRUSTED CERTIFICATE"));
 	if (!x || (q != d + dlen && strcmp(name, "TRUSTED CERTIFICATE"))) {
 		X509_free(x);
 		return pk_fail(st, PK_E_MALFORMED,
