@@ -19,6 +19,7 @@
 
 struct item {
 	struct item *next;
+	int name; /* an entry's name, not a folder or a view */
 	char path[512];
 };
 
@@ -83,12 +84,13 @@ static void drop_top(const char *path, struct dropped *d)
  * kernel (an eviction, a removal under its folder's other spelling, a
  * restore): the kernel would answer for it from its cache, and send an
  * open(O_CREAT) of it as a plain open, so it must forget it. */
-static void send(const char *path, struct dropped *d)
+static void send(const struct item *it, struct dropped *d)
 {
 	struct stat st;
 
-	if (fuse_invalidate_path(fuse, path) == 0 && fs_getattr(path, &st, NULL) == -ENOENT)
-		drop_top(path, d);
+	if (fuse_invalidate_path(fuse, it->path) == 0 && it->name &&
+	    fs_getattr(it->path, &st, NULL) == -ENOENT)
+		drop_top(it->path, d);
 }
 
 static void *worker(void *arg)
@@ -104,7 +106,7 @@ static void *worker(void *arg)
 		d.n = 0;
 		while (list) {
 			struct item *next = list->next;
-			send(list->path, &d);
+			send(list, &d);
 			free(list);
 			list = next;
 		}
@@ -145,14 +147,15 @@ void inval_stop(void)
 	}
 }
 
-/* Queue one path. */
-static void push(const char *path)
+/* Queue one path (name: an entry's). */
+static void push(const char *path, int name)
 {
 	struct item *it = malloc(sizeof(*it));
 
 	if (!it)
 		return; /* the entry timeout bounds how long it stays stale */
 	snprintf(it->path, sizeof(it->path), "%s", path);
+	it->name = name;
 	pthread_mutex_lock(&lock);
 	it->next = head;
 	head = it;
@@ -184,11 +187,11 @@ static void push_views(enum pk_folder f)
 		return;
 	if (path_cafile) {
 		snprintf(path, sizeof(path), "/%s", path_cafile);
-		push(path);
+		push(path, 0);
 	}
 	if (path_capath_dir) {
 		snprintf(path, sizeof(path), "/%s", path_capath_dir);
-		push(path);
+		push(path, 0);
 	}
 }
 
@@ -202,7 +205,7 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	if (!name)
 		push_views(f);
 	path_format(path, sizeof(path), f, name);
-	push(path);
+	push(path, name != NULL);
 	if (f == PK_F_REJECTED)
 		snprintf(alias, sizeof(alias), "/rejected/certs%s%s", name ? "/" : "",
 			 name ? name : "");
@@ -210,5 +213,5 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 		snprintf(alias, sizeof(alias), "/issuer%s", path + strlen("/issuers"));
 	else
 		return;
-	push(alias);
+	push(alias, name != NULL);
 }
