@@ -109,6 +109,7 @@ static void print_row(FILE *out, sqlite3_stmt *q)
 	time_t sec = (time_t)(t / 1000000000);
 	struct tm tm;
 	char when[32];
+	const char *path = (const char *)sqlite3_column_text(q, 3);
 	const char *path2 = (const char *)sqlite3_column_text(q, 4);
 	const char *thumb = (const char *)sqlite3_column_text(q, 5);
 	const char *reason = (const char *)sqlite3_column_text(q, 11);
@@ -118,7 +119,7 @@ static void print_row(FILE *out, sqlite3_stmt *q)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(out, "%s.%03dZ gen=%lld %-8s %s%s%s", when, (int)(t / 1000000 % 1000),
 		(long long)sqlite3_column_int64(q, 1), sqlite3_column_text(q, 2),
-		sqlite3_column_text(q, 3), path2 ? " -> " : "", path2 ? path2 : "");
+		path ? path : "-", path2 ? " -> " : "", path2 ? path2 : "");
 	if (thumb)
 		fprintf(out, " sha1=%s", thumb);
 	fprintf(out, " uid=%lld pid=%lld cmd=%s %s", (long long)sqlite3_column_int64(q, 6),

@@ -140,6 +140,7 @@ def test_cli_snapshot_at_time_is_the_undo_for_rm(mnt, pki):
     assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["leaf3.pem", "root-ca.der"]
     assert open(mnt.p("trusted/certs/leaf3.pem"), "rb").read() == (pki / "leaf3.pem").read_bytes()
     assert " restore " in mnt.log()
+    assert "(null)" not in mnt.log()  # operations without a path print "-"
     r = run(BIN, "snapshot", "--db", mnt.db, "create", "bad/name", check=False)
     assert r.returncode != 0 and "snapshot names" in r.stderr
 
