@@ -107,11 +107,10 @@ enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char
 	enum pk_err e = PK_OK;
 
 	pthread_mutex_lock(&s->lock);
-	q = pk_stmt(s, after ? Q_ENTRY_LIST_AFTER : Q_ENTRY_LIST);
+	q = pk_stmt(s, Q_ENTRY_LIST);
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
-		if (after)
-			sqlite3_bind_text(q, 2, after, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, after ? after : "", -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			row_attr(q, 1, &a);
 			if (fn(ctx, (const char *)sqlite3_column_text(q, 0), &a))

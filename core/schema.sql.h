@@ -60,11 +60,10 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_ENTRY_READ] = "SELECT e.ino, e.mode, e.uid, e.gid, e.mtime, e.ctime,"
 			 " e.size, b.data, e.blob FROM entry e JOIN blob b ON b.id = e.blob"
 			 " WHERE e.folder = ?1 AND e.name = ?2 AND e.died IS NULL",
+	/* names after ?2 ("": all), so a listing can go on where it stopped */
 	[Q_ENTRY_LIST] = "SELECT name, ino, mode, uid, gid, mtime, ctime, size"
-			 " FROM entry WHERE folder = ?1 AND died IS NULL ORDER BY name",
-	[Q_ENTRY_LIST_AFTER] = "SELECT name, ino, mode, uid, gid, mtime, ctime, size"
-			       " FROM entry WHERE folder = ?1 AND died IS NULL AND name > ?2"
-			       " ORDER BY name",
+			 " FROM entry WHERE folder = ?1 AND died IS NULL AND name > ?2"
+			 " ORDER BY name",
 	[Q_ENTRY_KILL] = "UPDATE entry SET died = ?3 WHERE folder = ?1 AND name = ?2"
 			 " AND died IS NULL",
 	[Q_ENTRY_INSERT] = "INSERT INTO entry(ino, folder, name, blob, size, mode,"
