@@ -112,6 +112,7 @@ static const char *const stmt_sql[Q_COUNT] = {
 			   " AND p.gen < entry.died) RETURNING blob",
 	[Q_BLOB_FORGET] = "DELETE FROM blob WHERE id = ?1 AND NOT EXISTS"
 			  " (SELECT 1 FROM entry WHERE blob = ?1)",
+	[Q_DATA_VERSION] = "PRAGMA data_version", /* moves when another process commits */
 	[Q_AUDIT_INSERT] = "INSERT INTO audit(time, gen, op, path, path2, thumb, uid,"
 			   " pid, comm, outcome, errno, reason)"
 			   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",

@@ -36,6 +36,7 @@ enum stmt_id {
 	Q_SNAP_ENTRIES,
 	Q_SNAP_DIR,
 	Q_BLOB_FORGET,
+	Q_DATA_VERSION,
 	Q_COUNT
 };
 

@@ -47,12 +47,25 @@ static void note_since(struct pk_store *s, uint64_t old)
 			pk_note_changed(s, f, NULL);
 }
 
+/* PRAGMA data_version, from a prepared statement: every transaction asks. */
+static int64_t data_version(struct pk_store *s)
+{
+	sqlite3_stmt *q = pk_stmt(s, Q_DATA_VERSION);
+	int64_t v = -1;
+
+	if (q && sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	if (q)
+		sqlite3_reset(q);
+	return v;
+}
+
 /* Catch up with what another process (the CLI's restore, snapshot) has
  * committed since the counters were read: the generation and inode counters
  * move past its, and the listener hears what it changed. 1 if it had. */
 static int catch_up(struct pk_store *s)
 {
-	int64_t v = pk_query_int(s, "PRAGMA data_version");
+	int64_t v = data_version(s);
 	uint64_t old = s->gen;
 
 	if (v < 0 || v == s->data_version)
