@@ -35,16 +35,26 @@ static struct pk_store *store;
 
 #define POLL_NS 250000000L /* how often commits of other processes are looked for */
 
+/* The wall-clock time ns nanoseconds from now, for a timed wait. */
+static struct timespec from_now(long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ns / 1000000000L;
+	t.tv_nsec += ns % 1000000000L;
+	if (t.tv_nsec >= 1000000000L)
+		t.tv_sec++, t.tv_nsec -= 1000000000L;
+	return t;
+}
+
 /* Take the whole queue, waiting up to one poll interval; 0 when stopping. */
 static int take(struct item **list, uint64_t *upto)
 {
 	struct timespec until;
 	int go;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += POLL_NS;
-	if (until.tv_nsec >= 1000000000L)
-		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	until = from_now(POLL_NS);
 	pthread_mutex_lock(&lock);
 	while (running && !head && pthread_cond_timedwait(&cond, &lock, &until) == 0)
 		;
@@ -169,8 +179,7 @@ void inval_wait(void)
 	struct timespec until;
 	uint64_t want;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 1; /* bounded: never a reason for a request to hang */
+	until = from_now(1000000000L); /* bounded: never a reason for a request to hang */
 	pthread_mutex_lock(&lock);
 	want = n_queued;
 	while (running && n_sent < want && pthread_cond_timedwait(&sent, &lock, &until) == 0)
