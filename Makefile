@@ -15,7 +15,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
-.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke fuzz check-all run stop lint clean
+.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
 
 all: $(B)/pkifs
 
@@ -25,6 +25,7 @@ $(B)/.deps: scripts/install-deps.sh
 	@pkg-config --exists fuse3 && test -f /usr/include/sqlite3.h && \
 	  test -f /usr/include/openssl/x509.h && test -f /usr/include/cmocka.h && \
 	  test -x /usr/bin/fusermount3 && /usr/bin/python3 -c 'import pytest' 2>/dev/null && \
+	  /usr/bin/python3 -c 'import hypothesis' 2>/dev/null && \
 	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null || scripts/install-deps.sh
 	@touch $@
 deps: $(B)/.deps
@@ -90,6 +91,13 @@ fuzz: $(B)/fuzz_object
 	cp tests/corpus/*.der tests/corpus/*.pem $(B)/fuzz-corpus/
 	$(B)/fuzz_object -max_total_time=$${FUZZ_SECONDS:-60} -rss_limit_mb=1024 \
 	  -max_len=70000 $(B)/fuzz-corpus
+
+# The model-based test of the mount for SOAK_STEPS random steps (default
+# 100000; PKIFS_MODEL_SEED picks the sequence); prints steps run and time.
+soak: $(B)/pkifs $(B)/testpki/.done
+	PKIFS_BIN=$(CURDIR)/$(B)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
+	  PKIFS_MODEL_STEPS=$${SOAK_STEPS:-100000} PKIFS_MODEL_EXAMPLE_STEPS=$${SOAK_EXAMPLE_STEPS:-50} \
+	  $(PYTEST) -q -s -p no:cacheprovider tests/integration/test_model.py
 
 valgrind: $(B)/pkifs $(B)/testpki/.done
 	scripts/valgrind-run.sh $(B)/pkifs $(B)/testpki
