@@ -61,7 +61,7 @@ int pk_folder_holds_certs(enum pk_folder f)
 	return c == PK_C_CERT || c == PK_C_CA_CERT || c == PK_C_REJECTED;
 }
 
-static const char *kind_words(enum pk_kind k)
+const char *pk_kind_words(enum pk_kind k)
 {
 	static const char *const words[] = {
 		[PK_KIND_NONE] = "not a certificate, CRL or key",
@@ -81,7 +81,7 @@ static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o, struc
 
 	if (o->kind != PK_KIND_CERT)
 		return pk_fail(st, PK_E_WRONG_KIND, "%s takes certificates; this file is %s",
-			       path, kind_words(o->kind));
+			       path, pk_kind_words(o->kind));
 	if (folders[f].content == PK_C_CA_CERT && (!o->is_ca || !o->key_cert_sign))
 		return pk_fail(st, PK_E_NOT_CA,
 			       "%s takes only CA certificates (basicConstraints "
@@ -115,13 +115,13 @@ enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct 
 	case PK_C_CRL:
 		if (o->kind != PK_KIND_CRL)
 			return pk_fail(st, PK_E_WRONG_KIND, "%s takes CRLs; this file is %s",
-				       path, kind_words(o->kind));
+				       path, pk_kind_words(o->kind));
 		return PK_OK;
 	case PK_C_KEY:
 		if (o->kind != PK_KIND_KEY && o->kind != PK_KIND_PKCS12)
 			return pk_fail(st, PK_E_WRONG_KIND,
 				       "%s takes private keys; this file is %s", path,
-				       kind_words(o->kind));
+				       pk_kind_words(o->kind));
 		return PK_OK;
 	}
 	return PK_OK;

@@ -72,9 +72,12 @@ size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f);
 
 /*
  * The checks that need only the parsed object: kind, CA flags, key mode.
- * Store-dependent checks (duplicates, a CRL's CA) are the trust layer's.
+ * Store-dependent checks (a CRL's CA, rejected/'s refresh) are the trust layer's.
  */
 enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct pk_status *st);
+
+/* An object kind in words ("a certificate", "a CRL"), for reasons. */
+const char *pk_kind_words(enum pk_kind k);
 
 /* Is a certificate folder (certs, rejected) whose entries carry thumbprints. */
 int pk_folder_holds_certs(enum pk_folder f);

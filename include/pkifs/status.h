@@ -18,7 +18,6 @@ enum pk_err {
 	PK_E_NO_ISSUER,	 /* no CA in the store can have signed it (ENOKEY) */
 	PK_E_BAD_SIG,	 /* a candidate CA exists but the signature fails (EKEYREJECTED) */
 	PK_E_TOO_BIG,	 /* over the folder's size cap (EFBIG) */
-	PK_E_DUPLICATE,	 /* the same certificate is already in the folder (EEXIST) */
 	PK_E_EXISTS,	 /* the name exists (EEXIST) */
 	PK_E_NOENT,	 /* no such entry (ENOENT) */
 	PK_E_PERM,	 /* refused by policy (EPERM) */

@@ -59,12 +59,12 @@ def test_bad_input_refused(mnt, pki, case):
     assert re.search(words, refusals[-1]), refusals[-1]
 
 
-def test_duplicate_under_another_name(mnt, pki):
+def test_duplicate_under_another_name_is_kept_and_logged(mnt, pki):
     run("cp", pki / "leaf1.der", mnt.p("trusted/certs/first.der"))
     err = write_file(mnt.p("trusted/certs/second.pem"), (pki / "leaf1.pem").read_bytes())
-    assert err is not None and err.errno == errno.EEXIST
-    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["first.der"]
-    assert "already in trusted/certs as first.der" in mnt.log()
+    assert err is None
+    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["first.der", "second.pem"]
+    assert "also held as trusted/certs/first.der" in mnt.log()
 
 
 def test_cp_reports_the_refusal(mnt, pki):
