@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_check.h"
 #include "cli_snapshot.h"
 #include "mount.h"
 #include "pkifs/audit.h"
@@ -28,6 +29,7 @@ static const char usage_main[] =
 	"  snapshot --db FILE list|create NAME [--at TIME]|delete NAME\n"
 	"  restore --db FILE NAME                              live tree := snapshot\n"
 	"  backup --db FILE OUT.db                             consistent copy of the store\n"
+	"  check --db FILE [--json] [--repair]                 verify the store's invariants\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -216,6 +218,8 @@ int main(int argc, char **argv)
 		return cmd_restore(argc - 1, argv + 1);
 	if (strcmp(argv[1], "backup") == 0)
 		return cmd_backup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

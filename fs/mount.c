@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mount.h"
+#include "pkifs/check.h"
 #include "ops.h"
 #include "path.h"
 #include "pkifs/trust.h"
@@ -232,6 +233,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 		return -1;
 	}
 	grant_trust_group(s, o->trust_group); /* before the mount is usable */
+	pk_store_note_limits(s);	      /* for `pkifs check`; read-only: none */
 	pk_store_close(s);
 	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
 	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {
