@@ -35,7 +35,8 @@ static void collect(void *ctx, const struct pk_violation *v)
 	struct found *f = ctx;
 	size_t len = strlen(f->text);
 
-	snprintf(f->text + len, sizeof(f->text) - len, "%s %s: %s\n", v->kind, v->path, v->what);
+	snprintf(f->text + len, sizeof(f->text) - len, "%s %s: %s\n", v->kind, v->path,
+		 v->what);
 	f->n++;
 }
 
@@ -61,14 +62,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char path[300];
-
 	pk_store_close(*state);
-	unlink(dbpath);
-	snprintf(path, sizeof(path), "%s-wal", dbpath);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", dbpath);
-	unlink(path);
+	test_rm_db(dbpath);
 	return 0;
 }
 
@@ -203,9 +198,10 @@ static void assert_finds(void **state, const char *sql, const char *kind, const 
 
 static void finds_missing_blob(void **state)
 {
-	assert_finds(state,
-		     "DELETE FROM blob WHERE id = (SELECT blob FROM entry WHERE name = 'leaf1.der')",
-		     "missing-blob", "trusted/certs/leaf1.der");
+	assert_finds(
+		state,
+		"DELETE FROM blob WHERE id = (SELECT blob FROM entry WHERE name = 'leaf1.der')",
+		"missing-blob", "trusted/certs/leaf1.der");
 }
 
 static void finds_bytes_that_do_not_hash(void **state)

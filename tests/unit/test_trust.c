@@ -38,14 +38,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char path[300];
-
 	pk_store_close(*state);
-	unlink(dbpath);
-	snprintf(path, sizeof(path), "%s-wal", dbpath);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", dbpath);
-	unlink(path);
+	test_rm_db(dbpath);
 	return 0;
 }
 
