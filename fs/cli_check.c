@@ -128,7 +128,7 @@ static int repair(const char *db)
 static int check(const char *db, int json)
 {
 	struct out o = {json, 1};
-	struct pk_check_counts n;
+	struct pk_check_counts n = {0};
 	struct pk_status st = {0};
 	struct pk_store *s = open_db(db, 1);
 	enum pk_err e;
