@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_check.h"
+#include "cli_util.h"
 #include "pkifs/check.h"
 
 static const char usage_check[] =
@@ -38,22 +39,6 @@ struct out {
 	int first;
 };
 
-/* s as a JSON string. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 /* Print one violation, as a line or as a JSON array element. */
 static void print_violation(void *ctx, const struct pk_violation *v)
 {
@@ -64,27 +49,23 @@ static void print_violation(void *ctx, const struct pk_violation *v)
 		return;
 	}
 	printf("%s\n    {\"kind\": ", o->first ? "" : ",");
-	json_str(v->kind);
+	cli_json_str(stdout, v->kind);
 	printf(", \"path\": ");
-	json_str(v->path);
+	cli_json_str(stdout, v->path);
 	printf(", \"what\": ");
-	json_str(v->what);
+	cli_json_str(stdout, v->what);
 	putchar('}');
 	o->first = 0;
 }
 
-/* Open the store (read-only unless repairing); NULL after a message. */
-static struct pk_store *open_db(const char *db, int readonly)
+/* Open the store for repairs; NULL after a message. */
+static struct pk_store *open_rw(const char *db)
 {
-	struct pk_store_opts so = {.readonly = readonly};
+	struct pk_store_opts so = {0};
 	struct pk_status st = {0};
 	struct pk_store *s = NULL;
 
 	pk_limits_default(&so.limits);
-	if (access(db, R_OK) != 0) {
-		fprintf(stderr, "pkifs: %s: cannot read\n", db);
-		return NULL;
-	}
 	if (pk_store_open(db, &so, &s, &st) != PK_OK) {
 		fprintf(stderr, "pkifs: %s: %s\n", db, st.reason);
 		return NULL;
@@ -111,7 +92,7 @@ static int repair(const char *db)
 		return 2;
 	}
 	snprintf(me.comm, sizeof(me.comm), "pkifs");
-	s = open_db(db, 0);
+	s = open_rw(db);
 	if (!s)
 		rc = 2;
 	else if (pk_store_repair(s, &me, &removed, &st) != PK_OK)
@@ -130,7 +111,7 @@ static int check(const char *db, int json)
 	struct out o = {json, 1};
 	struct pk_check_counts n = {0};
 	struct pk_status st = {0};
-	struct pk_store *s = open_db(db, 1);
+	struct pk_store *s = cli_open_ro(db);
 	enum pk_err e;
 
 	if (!s)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli_check.h"
+#include "cli_inventory.h"
 #include "cli_snapshot.h"
 #include "mount.h"
 #include "pkifs/audit.h"
@@ -30,6 +31,9 @@ static const char usage_main[] =
 	"  restore --db FILE NAME                              live tree := snapshot\n"
 	"  backup --db FILE OUT.db                             consistent copy of the store\n"
 	"  check --db FILE [--json] [--repair]                 verify the store's invariants\n"
+	"  list [--db FILE|MOUNT] [FOLDER...] [--json]         the certificate table\n"
+	"  show [--db FILE|MOUNT] PATH|THUMBPRINT [--json]     one object in full\n"
+	"  expiring [--db FILE|MOUNT] [--within DUR] [--json]  what expires (exit 1 if any)\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -220,6 +224,12 @@ int main(int argc, char **argv)
 		return cmd_backup(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "expiring") == 0)
+		return cmd_expiring(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

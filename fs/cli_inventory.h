@@ -1,0 +1,11 @@
+/*
+ * cli_inventory.h: `pkifs list`, `pkifs show`, `pkifs expiring`.
+ */
+#ifndef PKIFS_FS_CLI_INVENTORY_H
+#define PKIFS_FS_CLI_INVENTORY_H
+
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_expiring(int argc, char **argv);
+
+#endif
