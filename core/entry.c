@@ -30,13 +30,7 @@ enum pk_err entry_get(struct pk_store *s, enum pk_folder f, const char *name,
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		r->attr.ino = (uint64_t)sqlite3_column_int64(q, 0);
-		r->attr.mode = (unsigned)sqlite3_column_int(q, 1);
-		r->attr.uid = (unsigned)sqlite3_column_int64(q, 2);
-		r->attr.gid = (unsigned)sqlite3_column_int64(q, 3);
-		r->attr.mtime_ns = sqlite3_column_int64(q, 4);
-		r->attr.ctime_ns = sqlite3_column_int64(q, 5);
-		r->attr.size = (uint64_t)sqlite3_column_int64(q, 6);
+		pk_row_attr(q, 0, &r->attr);
 		r->blob = sqlite3_column_int64(q, 7);
 	}
 	sqlite3_reset(q);

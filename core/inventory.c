@@ -15,17 +15,10 @@
 static int row_item(sqlite3_stmt *q, struct pk_item *it)
 {
 	struct pk_status st = {0};
-	struct pk_attr *a = &it->attr;
 
 	it->folder = sqlite3_column_int(q, 0);
 	it->name = (const char *)sqlite3_column_text(q, 1);
-	a->ino = (uint64_t)sqlite3_column_int64(q, 2);
-	a->mode = (unsigned)sqlite3_column_int(q, 3);
-	a->uid = (unsigned)sqlite3_column_int64(q, 4);
-	a->gid = (unsigned)sqlite3_column_int64(q, 5);
-	a->mtime_ns = sqlite3_column_int64(q, 6);
-	a->ctime_ns = sqlite3_column_int64(q, 7);
-	a->size = (uint64_t)sqlite3_column_int64(q, 8);
+	pk_row_attr(q, 2, &it->attr);
 	if (pk_describe(sqlite3_column_blob(q, 9), (size_t)sqlite3_column_bytes(q, 9), &it->d,
 			&st) != PK_OK)
 		return 0;

@@ -97,6 +97,9 @@ void pk_load_counters(struct pk_store *s);
  * commit deletes the blob if no row names it then (0, or -1 out of memory). */
 int pk_gc_note(struct pk_store *s, int64_t blob);
 
+/* Fill a from columns col.. of q: ino, mode, uid, gid, mtime, ctime, size. */
+void pk_row_attr(sqlite3_stmt *q, int col, struct pk_attr *a);
+
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);
 
