@@ -3,6 +3,8 @@ changes to nothing are no changes; folder changes are audited; the key
 folder is never opened to group or others."""
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -60,3 +62,40 @@ def test_attr_change_then_data_keeps_both(mnt, pki, trunc):
     mnt.remount()
     assert attrs(mnt.p("trusted/certs/a"))[:3] == (0o604, 1234, 4321)
     assert open(mnt.p("trusted/certs/a"), "rb").read() == (pki / "leaf2.der").read_bytes()
+
+
+RACER = r"""
+import os, sys
+path, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(sys.argv[4], "rb").read()
+for i in range(n):
+    try:
+        if what == "write":
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, data)
+            os.close(fd)
+        elif what == "truncate":
+            os.truncate(path, 0)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+"""
+
+
+def test_truncate_and_unlink_race_a_writers_close(mnt, pki, workdir):
+    """truncate(2) by path and unlink of a file while its writer closes it:
+    the daemon keeps its own reference to the file being written for as
+    long as it uses it (a sanitized daemon reports a use after free)."""
+    script = workdir / "racer.py"
+    script.write_text(RACER)
+    path = mnt.p("own/racy")
+    src = pki / "leaf1.der"
+    procs = [subprocess.Popen([sys.executable, script, path, what, "3000", src])
+             for what in ("write", "write", "truncate", "unlink")]
+    for p in procs:
+        assert p.wait(timeout=300) == 0
+    os.statvfs(mnt.path)  # the daemon still answers
+    with open(mnt.p("own/after"), "wb") as f:
+        f.write(b"ok")
+    assert open(mnt.p("own/after"), "rb").read() == b"ok"
