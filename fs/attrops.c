@@ -47,7 +47,7 @@ static int set_pending(struct pending *p, const struct node *n, const struct pk_
 
 	if (!p->isdir && (which & PK_SET_MODE) &&
 	    pk_folder_info(p->folder)->content == PK_C_KEY && (a->mode & 077))
-		return fs_refuse("setattr", p->folder, p->name, PK_E_PERM,
+		return fs_refuse("chmod", p->folder, p->name, PK_E_PERM,
 				 "private keys stay readable by their owner only "
 				 "(mode 0%o refused)",
 				 a->mode & 07777);

@@ -99,3 +99,62 @@ def test_truncate_and_unlink_race_a_writers_close(mnt, pki, workdir):
     with open(mnt.p("own/after"), "wb") as f:
         f.write(b"ok")
     assert open(mnt.p("own/after"), "rb").read() == b"ok"
+
+
+def log_lines(m):
+    return m.log().splitlines()
+
+
+def last_gen(m):
+    return int(log_lines(m)[-1].split()[1].split("=")[1])
+
+
+def test_changes_to_what_is_are_no_changes(mnt, pki):
+    """node-opcua re-chmods its key 0600 at every start: no generation, no
+    audit row; likewise chown to the same owner, times to the same times."""
+    run("cp", pki / "app1.key.pkcs8.pem", mnt.p("own/private/k.pem"))
+    run("cp", pki / "leaf1.der", mnt.p("trusted/certs/a"))
+    os.utime(mnt.p("trusted/certs/a"), ns=(1, 1500000000_000000042))
+    os.chown(mnt.p("trusted/certs/a"), 1234, 4321)  # audited: the last row
+    before, gen = log_lines(mnt), last_gen(mnt)
+    for _ in range(3):
+        run("chmod", "0600", mnt.p("own/private/k.pem"))
+        run("chmod", "0644", mnt.p("trusted/certs/a"))
+        run("chown", "1234:4321", mnt.p("trusted/certs/a"))
+        run("chgrp", "4321", mnt.p("trusted/certs/a"))
+        run("chmod", "0755", mnt.p("trusted/certs"))
+        run("chown", "0:0", mnt.p("trusted/certs"))
+        os.utime(mnt.p("trusted/certs/a"), ns=(1, 1500000000_000000042))
+    assert log_lines(mnt) == before
+    run("chmod", "0640", mnt.p("trusted/certs/a"))  # a real change: the next generation
+    assert last_gen(mnt) == gen + 1
+    assert log_lines(mnt)[-1].split()[2:4] == ["chmod", "trusted/certs/a"]
+    assert "mode 0644 -> 0640" in log_lines(mnt)[-1]
+
+
+FOLDERS = ["", "own", "own/certs", "own/private", "trusted", "trusted/certs", "trusted/crl",
+           "issuers", "issuers/certs", "issuers/crl", "rejected"]
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_folder_changes_are_audited(mnt, folder):
+    path = mnt.p(folder) if folder else mnt.path
+    name = folder or "."
+    n = len(log_lines(mnt))
+    run("chgrp", "1000", path)
+    run("chown", "1001", path)
+    run("chmod", "0750", path)
+    new = log_lines(mnt)[n:]
+    assert [(line.split()[2], line.split()[3]) for line in new] == \
+           [("chown", name), ("chown", name), ("chmod", name)], new
+    assert new[0].endswith("ok: owner 0:0 -> 0:1000"), new[0]
+    assert new[1].endswith("ok: owner 0:1000 -> 1001:1000"), new[1]
+    assert " cmd=chown " in new[1]
+    if folder == "own/private":
+        assert new[2].endswith("ok: mode 0700 -> 0700 (asked 0750: group and other bits "
+                               "dropped, own/private stays owner-only)"), new[2]
+    else:
+        assert new[2].endswith("ok: mode 0755 -> 0750"), new[2]
+    mnt.remount()
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid) == (1001, 1000)
