@@ -158,3 +158,89 @@ def test_folder_changes_are_audited(mnt, folder):
     mnt.remount()
     st = os.stat(path)
     assert (st.st_uid, st.st_gid) == (1001, 1000)
+
+
+def key_tree(workdir, pki):
+    """A backup tree made under umask 022: folders 0755, owned by root."""
+    src = workdir / "backup"
+    run("sh", "-c", f"umask 022 && mkdir -p {src}/own/private {src}/own/certs {src}/trusted/certs"
+        f" {src}/issuers/certs {src}/rejected")
+    run("install", "-m", "600", pki / "app1.key.pkcs8.pem", src / "own/private/private_key.pem")
+    run("install", "-m", "644", pki / "app1.der", src / "own/certs/app1.der")
+    run("install", "-m", "644", pki / "leaf1.der", src / "trusted/certs/leaf1.der")
+    assert stat.S_IMODE((src / "own/private").stat().st_mode) == 0o755
+    return src
+
+
+def test_chmod_cannot_open_the_key_folder(mnt, pki, workdir):
+    os.chmod(workdir, 0o755)
+    run("cp", pki / "app1.key.pkcs8.pem", mnt.p("own/private/k.pem"))
+    for mode in ("755", "777"):
+        run("chmod", mode, mnt.p("own/private"))
+        assert stat.S_IMODE(os.stat(mnt.p("own/private")).st_mode) == 0o700
+        assert f"own/private uid=0" in log_lines(mnt)[-1]
+        assert f"(asked 0{mode}: group and other bits dropped" in log_lines(mnt)[-1]
+    nobody = ["runuser", "-u", "nobody", "--"]
+    r = run(*nobody, "mv", mnt.p("own/private/k.pem"), mnt.p("own/private/x.pem"), check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    r = run(*nobody, "ls", mnt.p("own/private"), check=False)
+    assert r.returncode != 0 and "Permission denied" in r.stderr
+    run(*nobody, "ls", mnt.p("own"))  # what is denied is the key folder only
+    mnt.remount()
+    assert stat.S_IMODE(os.stat(mnt.p("own/private")).st_mode) == 0o700
+    assert os.listdir(mnt.p("own/private")) == ["k.pem"]
+
+
+@pytest.mark.parametrize("tool", ["rsync", "tar"])
+def test_restore_of_a_umask_022_tree_keeps_the_key_folder_closed(mnt, pki, workdir, tool):
+    src = key_tree(workdir, pki)
+    if tool == "rsync":
+        run("rsync", "-a", f"{src}/", f"{mnt.path}/")
+    else:
+        run("tar", "-C", src, "-cf", workdir / "backup.tar", ".")
+        run("tar", "-C", mnt.path, "-xf", workdir / "backup.tar")
+    assert stat.S_IMODE(os.stat(mnt.p("own/private")).st_mode) == 0o700
+    assert open(mnt.p("own/private/private_key.pem"), "rb").read() == \
+        (pki / "app1.key.pkcs8.pem").read_bytes()
+    assert any(" chmod    own/private " in line and "(asked 0755: group and other bits dropped"
+               in line for line in log_lines(mnt))
+    mnt.remount()
+    assert stat.S_IMODE(os.stat(mnt.p("own/private")).st_mode) == 0o700
+
+
+@pytest.fixture
+def trust_group():
+    """A group for -o trust_group, made with groupadd when there is none."""
+    name = "pkifs-trust"
+    made = run("getent", "group", name, check=False).returncode != 0
+    if made:
+        run("groupadd", "--system", name)
+    yield name, int(run("getent", "group", name).stdout.split(":")[2])
+    if made:
+        run("groupdel", name, check=False)
+
+
+@pytest.mark.parametrize("tool", ["rsync", "tar"])
+def test_restore_that_resets_the_trust_group_is_logged(mount_factory, pki, workdir, trust_group,
+                                                        tool):
+    name, gid = trust_group
+    m = mount_factory(f"trust_group={name}")
+    assert os.stat(m.p("trusted/certs")).st_gid == gid
+    assert any(line.split()[2:4] == ["setattr", "trusted/certs"] and
+               line.endswith(f"ok: mode 0755 -> 0775, owner 0:0 -> 0:{gid}")
+               for line in log_lines(m))
+    n = len(log_lines(m))
+    src = key_tree(workdir, pki)
+    if tool == "rsync":
+        run("rsync", "-a", f"{src}/", f"{m.path}/")
+    else:
+        run("tar", "-C", src, "-cf", workdir / "backup.tar", ".")
+        run("tar", "-C", m.path, "-xf", workdir / "backup.tar")
+    new = log_lines(m)[n:]
+    for folder in ("trusted/certs", "issuers/certs", "rejected"):
+        assert any(line.split()[2:4] == ["chown", folder] and f" cmd={tool} " in line and
+                   line.endswith(f"ok: owner 0:{gid} -> 0:0") for line in new), (folder, new)
+        assert any(line.split()[2:4] == ["chmod", folder] and
+                   line.endswith("ok: mode 0775 -> 0755") for line in new), (folder, new)
+        st = os.stat(m.p(folder))
+        assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0o755)
