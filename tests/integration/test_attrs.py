@@ -22,15 +22,19 @@ def attrs(path):
 def test_touch_d_on_a_committed_file_persists(mnt, pki):
     """coreutils touch opens O_WRONLY|O_CREAT, then futimens: no data."""
     run("cp", pki / "leaf1.der", mnt.p("trusted/certs/X"))
-    run("touch", "-d", STAMP, mnt.p("trusted/certs/X"), env={**os.environ, "TZ": "UTC"})
-    assert os.stat(mnt.p("trusted/certs/X")).st_mtime_ns == STAMP_NS
+    for name in ("X", "new"):  # a committed file, and a new empty one
+        run("touch", "-d", STAMP, mnt.p("trusted/certs", name), env={**os.environ, "TZ": "UTC"})
+        assert os.stat(mnt.p("trusted/certs", name)).st_mtime_ns == STAMP_NS
     mnt.remount()
-    assert os.stat(mnt.p("trusted/certs/X")).st_mtime_ns == STAMP_NS
+    for name in ("X", "new"):
+        assert os.stat(mnt.p("trusted/certs", name)).st_mtime_ns == STAMP_NS
+    assert open(mnt.p("trusted/certs/X"), "rb").read() == (pki / "leaf1.der").read_bytes()
 
 
-def test_attr_changes_on_a_write_descriptor_persist(mnt, pki):
+@pytest.mark.parametrize("flags", [os.O_WRONLY, os.O_RDWR, os.O_RDONLY])
+def test_attr_changes_on_a_descriptor_persist(mnt, pki, flags):
     run("cp", pki / "leaf1.der", mnt.p("trusted/certs/a"))
-    fd = os.open(mnt.p("trusted/certs/a"), os.O_WRONLY)
+    fd = os.open(mnt.p("trusted/certs/a"), flags)
     try:
         os.fchmod(fd, 0o640)
         os.fchown(fd, 1234, 4321)
