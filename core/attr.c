@@ -131,7 +131,8 @@ static enum pk_err set_dir(struct pk_store *s, enum pk_folder f, const struct pk
 		ch->cur.mode &= ~077u;
 	}
 	if (same(&ch->old, &ch->cur))
-		return PK_OK; /* nothing to store; a drop is still logged */
+		return PK_OK;	     /* nothing to store; a drop is still logged */
+	pk_note_changed(s, f, NULL); /* cached under both spellings of its path */
 	return dir_set(s, f, &ch->cur);
 }
 

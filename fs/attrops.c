@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "inval.h"
 #include "viewsink.h"
 
 /* The pending record that path or fi designates, with a reference. */
@@ -32,6 +33,8 @@ static int store_setattr(enum pk_folder f, const char *name, const struct pk_att
 	fs_caller(&c);
 	if (pk_trust_setattr(fs_store, &c, f, name, a, which, &st) != PK_OK)
 		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
+	if (!name)
+		inval_wait(); /* a folder's other spelling shows its new mode at once */
 	return 0;
 }
 

@@ -248,3 +248,21 @@ def test_restore_that_resets_the_trust_group_is_logged(mount_factory, pki, workd
                    line.endswith("ok: mode 0775 -> 0755") for line in new), (folder, new)
         st = os.stat(m.p(folder))
         assert (st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0o755)
+
+
+def test_folder_change_shows_under_its_other_spelling_at_once(mnt, pki, workdir):
+    """issuer/ is issuers/, rejected/certs is rejected/: a grant taken back
+    under one spelling is taken back under the other (the kernel checks the
+    modes it caches)."""
+    os.chmod(workdir, 0o755)
+    nobody = ["runuser", "-u", "nobody", "--"]
+    for folder, alias in (("rejected", "rejected/certs"), ("issuers/certs", "issuer/certs")):
+        os.chmod(mnt.p(folder), 0o777)
+        assert stat.S_IMODE(os.stat(mnt.p(alias)).st_mode) == 0o777
+        os.chmod(mnt.p(folder), 0o755)
+        os.chown(mnt.p(folder), 0, 1000)
+        st = os.stat(mnt.p(alias))
+        assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o755, 1000), alias
+        r = run(*nobody, "cp", pki / "root-ca.der", mnt.p(alias, "x.der"), check=False)
+        assert r.returncode != 0 and "Permission denied" in r.stderr, alias
+    assert os.listdir(mnt.p("issuers/certs")) == []
