@@ -79,7 +79,7 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 	void *data = NULL;
 	size_t len = 0;
 	struct pending *p;
-	int trunc = (fi->flags & O_TRUNC) != 0;
+	int trunc = (fi->flags & O_TRUNC) != 0, rc;
 
 	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK) {
 		if (!like || !trunc)
@@ -100,7 +100,10 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 		p->buf = data;
 		p->len = p->cap = len;
 	}
-	return attach(fi, p, NULL, 0);
+	rc = attach(fi, p, NULL, 0);
+	if (rc)
+		pending_unlist(p), pending_put(p);
+	return rc;
 }
 
 int fs_open(const char *path, struct fuse_file_info *fi)
@@ -127,7 +130,10 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 	if (p && !p->staged && !p->isdir && (fi->flags & O_TRUNC)) {
 		/* another writer's file: write a copy of our own, last close wins,
 		 * so two writers never interleave their bytes */
-		struct pk_attr like = p->attr;
+		struct pk_attr like;
+		pending_lock();
+		like = p->attr;
+		pending_unlock();
 		pending_put(p);
 		return open_for_write(&n, fi, &like);
 	}
@@ -137,7 +143,10 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 			pending_resize(p, 0, cap_of(n.folder));
 			pending_unlock();
 		}
-		return attach(fi, p, NULL, 0);
+		rc = attach(fi, p, NULL, 0);
+		if (rc)
+			pending_put(p);
+		return rc;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		rc = open_for_write(&n, fi, NULL);
@@ -316,7 +325,7 @@ static int truncate_committed(struct node *n, off_t size)
 int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct handle *h = fs_handle(fi);
-	struct pending *p = h ? h->p : NULL;
+	struct pending *p = h ? h->p : NULL, *held = NULL;
 	struct node n;
 	int rc;
 
@@ -328,13 +337,16 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		rc = fs_resolve_live(path, &n);
 		if (rc || n.type != NODE_NAME)
 			return rc ? rc : -EISDIR;
-		p = pending_get(n.folder, n.name);
+		/* a file being written: our reference keeps it alive until we are
+		 * done, though its writer may close it and unlink take it away */
+		p = held = pending_get(n.folder, n.name);
 		if (!p)
 			return truncate_committed(&n, size);
-		pending_put(p); /* the table keeps it alive */
 	}
 	pending_lock();
 	rc = pending_resize(p, (size_t)size, cap_of(p->folder));
 	pending_unlock();
+	if (held)
+		pending_put(held);
 	return rc;
 }
