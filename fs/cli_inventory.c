@@ -43,63 +43,6 @@ static const char usage_expiring[] =
 	"passed or falls within it. Exit 1 if there are any, 0 if none, 2 when the\n"
 	"store cannot be read: fit for cron, systemd timers and monitoring.\n";
 
-/* What a command was asked: the store, its mountpoint, the rest (paths in
- * the mount made relative to its root). */
-struct args {
-	char db[4096], mp[4096];
-	char rest[8][4096];
-	int n_rest, json;
-	int64_t within;
-};
-
-/* Keep arg; a path in a pkifs mount names the store too (unless --db
- * did) and is kept relative to the mount's root. */
-static void keep_arg(struct args *a, const char *arg)
-{
-	char db[4096], mp[4096], abs[4096];
-	char *rel = a->rest[a->n_rest];
-
-	snprintf(rel, sizeof(a->rest[0]), "%s", arg);
-	if (cli_db_of_path(arg, db, sizeof(db), mp, sizeof(mp)) == 0 && realpath(arg, abs)) {
-		if (!a->db[0])
-			snprintf(a->db, sizeof(a->db), "%s", db),
-				snprintf(a->mp, sizeof(a->mp), "%s", mp);
-		if (!strcmp(abs, mp))
-			return; /* the mountpoint itself: names only the store */
-		snprintf(rel, sizeof(a->rest[0]), "%s", abs + strlen(mp) + (strlen(mp) > 1));
-	}
-	a->n_rest++;
-}
-
-/* Parse --db, --json, --within and paths; 0, 1 (help shown), 2. */
-static int parse(int argc, char **argv, const char *usage, struct args *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->within = 30 * 86400;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return printf("%s", usage), 1;
-		if (!strcmp(argv[i], "--db") && i + 1 < argc)
-			snprintf(a->db, sizeof(a->db), "%s", argv[++i]);
-		else if (!strcmp(argv[i], "--json"))
-			a->json = 1;
-		else if (!strcmp(argv[i], "--within") && i + 1 < argc) {
-			if (cli_duration(argv[++i], &a->within))
-				return fprintf(stderr, "pkifs: bad duration %s\n%s", argv[i],
-					       usage),
-				       2;
-		} else if (argv[i][0] != '-' && a->n_rest < 8)
-			keep_arg(a, argv[i]);
-		else
-			return fprintf(stderr, "%s", usage), 2;
-	}
-	if (!a->db[0])
-		return fprintf(stderr, "pkifs: no store: give --db FILE or a mountpoint\n%s",
-			       usage),
-		       2;
-	return 0;
-}
-
 /* A folder of the tree by its path as the user wrote it ("issuer/" too):
  * the bits of the folders it is or holds. */
 static unsigned folder_mask(const char *arg)
@@ -322,10 +265,10 @@ static int walk(const char *db, unsigned mask, struct table *t)
 
 int cmd_list(int argc, char **argv)
 {
-	struct args a;
+	struct cli_args a;
 	struct table t = {.within = -1, .first = 1};
 	unsigned mask = 0;
-	int rc = parse(argc, argv, usage_list, &a);
+	int rc = cli_parse(argc, argv, usage_list, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
@@ -342,10 +285,10 @@ int cmd_list(int argc, char **argv)
 
 int cmd_expiring(int argc, char **argv)
 {
-	struct args a;
+	struct cli_args a;
 	struct table t = {.first = 1};
 	unsigned mask = 0;
-	int rc = parse(argc, argv, usage_expiring, &a);
+	int rc = cli_parse(argc, argv, usage_expiring, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
@@ -462,7 +405,8 @@ static void print_details(const struct pk_item *it)
 }
 
 /* Find what arg names in the store at db; 0, 1 not found, 2 error. */
-static int find_item(struct pk_store *s, const struct args *a, struct pk_item *it, char *buf)
+static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_item *it,
+		     char *buf)
 {
 	char want[4096];
 	const char *arg = a->rest[0], *name;
@@ -487,11 +431,11 @@ static int find_item(struct pk_store *s, const struct args *a, struct pk_item *i
 
 int cmd_show(int argc, char **argv)
 {
-	struct args a;
+	struct cli_args a;
 	struct pk_item it;
 	char name[256];
 	struct pk_store *s;
-	int first = 1, rc = parse(argc, argv, usage_show, &a);
+	int first = 1, rc = cli_parse(argc, argv, usage_show, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;

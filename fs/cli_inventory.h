@@ -1,5 +1,6 @@
 /*
- * cli_inventory.h: `pkifs list`, `pkifs show`, `pkifs expiring`.
+ * cli_inventory.h: `pkifs list`, `show`, `expiring` (cli_inventory.c) and
+ * `verify` (cli_verify.c).
  */
 #ifndef PKIFS_FS_CLI_INVENTORY_H
 #define PKIFS_FS_CLI_INVENTORY_H
@@ -7,5 +8,6 @@
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_expiring(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "pkifs/verify.h"
 
 /* Undo /proc/mounts' octal escapes (\040 for a space) in place. */
 static void unescape(char *s)
@@ -109,5 +110,63 @@ int cli_duration(const char *text, int64_t *seconds)
 	if (*end && end[1])
 		return -1;
 	*seconds = (int64_t)n * unit;
+	return 0;
+}
+
+/* Keep arg; a path in a pkifs mount names the store too (unless --db
+ * did) and is kept relative to the mount's root. */
+static void keep_arg(struct cli_args *a, const char *arg)
+{
+	char db[4096], mp[4096], abs[4096];
+	char *rel = a->rest[a->n_rest];
+
+	snprintf(rel, sizeof(a->rest[0]), "%s", arg);
+	a->orig[a->n_rest] = arg;
+	if (cli_db_of_path(arg, db, sizeof(db), mp, sizeof(mp)) == 0 && realpath(arg, abs)) {
+		if (!a->db[0])
+			snprintf(a->db, sizeof(a->db), "%s", db),
+				snprintf(a->mp, sizeof(a->mp), "%s", mp);
+		if (!strcmp(abs, mp))
+			return; /* the mountpoint itself: names only the store */
+		snprintf(rel, sizeof(a->rest[0]), "%s", abs + strlen(mp) + (strlen(mp) > 1));
+	}
+	a->n_rest++;
+}
+
+int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->within = 30 * 86400;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return printf("%s", usage), 1;
+		if (!strcmp(argv[i], "--db") && i + 1 < argc)
+			snprintf(a->db, sizeof(a->db), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--json"))
+			a->json = 1;
+		else if (!strcmp(argv[i], "--allow-unknown-revocation"))
+			a->verify.allow_unknown_revocation = 1;
+		else if (!strcmp(argv[i], "--as") && i + 1 < argc) {
+			a->verify.as = !strcmp(argv[++i], "client") ? PK_AS_CLIENT
+				       : !strcmp(argv[i], "server") ? PK_AS_SERVER
+								    : -1;
+			if ((int)a->verify.as < 0)
+				return fprintf(stderr, "pkifs: --as client or server\n%s",
+					       usage),
+				       2;
+		} else if (!strcmp(argv[i], "--within") && i + 1 < argc) {
+			if (cli_duration(argv[++i], &a->within))
+				return fprintf(stderr, "pkifs: bad duration %s\n%s", argv[i],
+					       usage),
+				       2;
+		} else if (argv[i][0] != '-' && a->n_rest < 8)
+			keep_arg(a, argv[i]);
+		else
+			return fprintf(stderr, "%s", usage), 2;
+	}
+	if (!a->db[0])
+		return fprintf(stderr, "pkifs: no store: give --db FILE or a mountpoint\n%s",
+			       usage),
+		       2;
 	return 0;
 }

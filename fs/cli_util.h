@@ -10,6 +10,24 @@
 #include <stdio.h>
 
 #include "pkifs/store.h"
+#include "pkifs/verify.h"
+
+/* What a read command was asked: the store (by --db, or by the mount that
+ * holds a path given), its mountpoint, the other arguments (paths in the
+ * mount made relative to its root; orig as given), and the options some
+ * commands take. */
+struct cli_args {
+	char db[4096], mp[4096];
+	char rest[8][4096];
+	const char *orig[8];
+	int n_rest, json;
+	int64_t within;		      /* expiring --within, seconds (30d) */
+	struct pk_verify_opts verify; /* verify --as, --allow-unknown-revocation */
+};
+
+/* Parse the arguments into a: 0, 1 when --help was shown, 2 on a usage
+ * error or no store named (a message and usage printed). */
+int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a);
 
 /* The store file of the pkifs mount that holds path (a mountpoint or a
  * path below one), into db; 0, or -1 when path is in no pkifs mount. mp

@@ -34,6 +34,7 @@ static const char usage_main[] =
 	"  list [--db FILE|MOUNT] [FOLDER...] [--json]         the certificate table\n"
 	"  show [--db FILE|MOUNT] PATH|THUMBPRINT [--json]     one object in full\n"
 	"  expiring [--db FILE|MOUNT] [--within DUR] [--json]  what expires (exit 1 if any)\n"
+	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(argv[1], "expiring") == 0)
 		return cmd_expiring(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }
