@@ -35,6 +35,7 @@ static const char usage_main[] =
 	"  show [--db FILE|MOUNT] PATH|THUMBPRINT [--json]     one object in full\n"
 	"  expiring [--db FILE|MOUNT] [--within DUR] [--json]  what expires (exit 1 if any)\n"
 	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
+	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -233,6 +234,8 @@ int main(int argc, char **argv)
 		return cmd_expiring(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

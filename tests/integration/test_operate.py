@@ -108,3 +108,30 @@ def test_unreadable_stores_are_one_line_and_exit_2(workdir, mnt):
             assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = pkifs("list")
     assert r.returncode == 2 and "no store" in r.stderr
+
+
+def test_doctor_findings(mount_factory, pki):
+    m = mount_factory("max_rejected=2")
+    run("cp", pki / "root-ca.der", m.p("trusted/certs/"))
+    run("cp", pki / "root-ca.crl", m.p("trusted/crl/"))
+    run("cp", pki / "app1.der", m.p("own/certs/"))
+    run("cp", pki / "app1.key.pem", m.p("own/private/"))
+    r = pkifs("doctor", m.path)
+    assert r.returncode == 0 and "nothing to act on" in r.stdout, r.stdout
+    run("cp", pki / "intermediate-ca.pem", m.p("issuers/certs/"))
+    run("cp", pki / "app2.key.pem", m.p("own/private/"))
+    run("cp", pki / "expired.der", m.p("trusted/certs/"))
+    run("cp", pki / "leaf1.der", m.p("trusted/certs/a.der"))
+    run("cp", pki / "leaf1.der", m.p("trusted/certs/b.der"))
+    run("cp", pki / "leaf2.der", pki / "leaf3.der", m.p("rejected/"))
+    os.chmod(m.db, 0o644)
+    r = pkifs("doctor", "--db", m.db, "--json")
+    assert r.returncode == 1
+    found = {(f["kind"], f["path"]) for f in json.loads(r.stdout)}
+    assert found == {("ca-without-crl", "issuers/certs/intermediate-ca.pem"),
+                     ("unpaired", "own/private/app2.key.pem"),
+                     ("expired", "trusted/certs/expired.der"),
+                     ("duplicate", "trusted/certs/b.der"),
+                     ("rejected-full", "rejected"),
+                     ("store-mode", m.db)}
+    os.chmod(m.db, 0o600)
