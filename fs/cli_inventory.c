@@ -15,6 +15,7 @@
 #include "cli_inventory.h"
 #include "cli_util.h"
 #include "pkifs/inventory.h"
+#include "pkifs/verify.h"
 
 static const char usage_list[] =
 	"usage: pkifs list [--db FILE | MOUNT] [FOLDER...] [--json]\n"
@@ -429,6 +430,29 @@ static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_ite
 	return e == PK_OK ? 0 : e == PK_E_NOENT ? 1 : 2;
 }
 
+/* The chain the store builds for a certificate and its revocation status,
+ * as `pkifs verify` finds them. */
+static void print_validation(struct pk_store *s, const struct pk_item *it)
+{
+	struct pk_verify_opts o = {PK_AS_ANY, 0};
+	struct pk_verify_result r;
+	struct pk_status st = {0};
+	struct pk_attr a;
+	void *data = NULL;
+	size_t len = 0;
+	static const char *const words[] = {"-", "ok", "FAIL", "unknown"};
+
+	if (pk_store_read(s, it->folder, it->name, &data, &len, &a) == PK_OK &&
+	    pk_verify(s, data, len, &o, &r, &st) == PK_OK) {
+		printf("%-15s %s\n", "chain:", r.chain[0] ? r.chain : "-");
+		printf("%-15s %s: %s\n", "revocation:", words[r.step[PK_VS_REVOCATION].verdict],
+		       r.step[PK_VS_REVOCATION].why);
+		printf("%-15s %s (pkifs verify tells why)\n",
+		       "would pass:", r.accepted ? "yes" : "no");
+	}
+	free(data);
+}
+
 int cmd_show(int argc, char **argv)
 {
 	struct cli_args a;
@@ -452,6 +476,8 @@ int cmd_show(int argc, char **argv)
 		printf("\n");
 	} else if (rc == 0) {
 		print_details(&it);
+		if (it.d.kind == PK_KIND_CERT)
+			print_validation(s, &it);
 		if (it.d.sha1[0] &&
 		    pk_inventory_holders(s, it.d.sha1, print_holder, &first) == PK_OK)
 			printf("history:\n");

@@ -66,6 +66,8 @@ def test_show_by_path_thumbprint_and_history(mnt, pki):
     end = openssl_field(pki / "ec-app.der", "-enddate").split("=")[1]
     assert end.split()[-2] in out  # the year
     assert "snapshot/before/rejected/ec-app.der" in out
+    assert "chain:          ec-app\n" in out  # self-signed: its own chain
+    assert "would pass:     yes" in out
     assert "trust    rejected/ec-app.der -> trusted/certs/ec-app.der" in out
     sha256 = openssl_field(pki / "ec-app.der", "-fingerprint", "-sha256").split("=")[1].replace(":", "")
     by_thumb = pkifs("show", "--db", mnt.db, sha256.lower(), "--json")
