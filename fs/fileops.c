@@ -345,6 +345,11 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	pending_lock();
 	rc = pending_resize(p, (size_t)size, cap_of(p->folder));
+	/* ftruncate through a writer's descriptor changes the content as a
+	 * write does: its close commits (and reports) instead of the release,
+	 * which comes after close(2) has returned */
+	if (rc == 0 && !held)
+		p->written = 1;
 	pending_unlock();
 	if (held)
 		pending_put(held);
