@@ -167,3 +167,31 @@ enum pk_err pk_inventory_history(struct pk_store *s, const char *thumb, pk_event
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, NULL);
 }
+
+enum pk_err pk_inventory_pair(struct pk_store *s, enum pk_folder f, const char *name,
+			      char *pair, size_t size)
+{
+	sqlite3_stmt *q = NULL;
+	enum pk_err e = PK_E_NOENT;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(
+		s->db,
+		"SELECT o.name FROM entry e JOIN blob b ON b.id = e.blob"
+		" JOIN blob p ON p.pubkey = b.pubkey JOIN entry o ON o.blob = p.id"
+		" WHERE e.folder = ?1 AND e.name = ?2 AND e.died IS NULL"
+		" AND o.folder = ?3 AND o.died IS NULL ORDER BY o.name LIMIT 1",
+		-1, &q, NULL);
+	if (q) {
+		sqlite3_bind_int(q, 1, f);
+		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 3, f == PK_F_OWN_CERTS ? PK_F_OWN_PRIVATE : PK_F_OWN_CERTS);
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW)
+			snprintf(pair, size, "%s", sqlite3_column_text(q, 0)), e = PK_OK;
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	return e == PK_OK || rc == SQLITE_DONE ? e : pk_sql_fail(s, rc, NULL);
+}

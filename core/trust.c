@@ -288,12 +288,30 @@ static const char *put_name(struct op *op, enum pk_folder f, const char *name, s
 	return "truncate";
 }
 
+/* The rows of one put inside the running transaction; *what gets its
+ * audit name. */
+static enum pk_err put_rows(struct op *op, enum pk_folder f, const char *name,
+			    const struct pk_file *file, unsigned flags, const char **what)
+{
+	struct entry_row row = {.attr = file->attr};
+	enum pk_err e = check_content(op, f, name, file->data, file->len);
+
+	if (e == PK_OK)
+		*what = put_name(op, f, name, file->len);
+	if (e == PK_OK)
+		e = blob_intern(op->s, file->data, file->len, &op->obj, &row.blob);
+	row.attr.size = file->len;
+	row.attr.ctime_ns = pk_now_ns();
+	if (e == PK_OK)
+		e = place(op, f, name, &row, flags);
+	return e;
+}
+
 enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
 			 const char *name, const struct pk_file *file, unsigned flags,
 			 struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
-	struct entry_row row = {.attr = file->attr};
 	const char *what = "put";
 	enum pk_err e;
 
@@ -304,15 +322,7 @@ enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_
 	if (e == PK_OK)
 		e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
-		e = check_content(&op, f, name, file->data, file->len);
-		if (e == PK_OK)
-			what = put_name(&op, f, name, file->len);
-		if (e == PK_OK)
-			e = blob_intern(s, file->data, file->len, &op.obj, &row.blob);
-		row.attr.size = file->len;
-		row.attr.ctime_ns = pk_now_ns();
-		if (e == PK_OK)
-			e = place(&op, f, name, &row, flags);
+		e = put_rows(&op, f, name, file, flags, &what);
 		if (e == PK_OK)
 			e = commit_ok(&op, what, f, name, PK_F_NONE, NULL);
 		else
@@ -320,6 +330,52 @@ enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_
 	}
 	if (settle(&op, e) != PK_OK)
 		audit_refusal(&op, what, f, name, PK_F_NONE, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* The first put of a pair, audited inside the running transaction. */
+static enum pk_err put_first(struct op *op, const struct pk_put *p)
+{
+	const char *what = "put";
+	enum pk_err e = put_rows(op, p->folder, p->name, p->file, p->flags, &what);
+	struct pk_audit_rec r = {what,	p->folder, p->name,  PK_F_NONE, NULL, audit_thumb(op),
+				 op->c, PK_OK,	   op->note, 0};
+
+	if (e == PK_OK && (e = pk_audit_append(op->s, &r)) != PK_OK)
+		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	return e;
+}
+
+enum pk_err pk_trust_put_pair(struct pk_store *s, const struct pk_caller *c,
+			      const struct pk_put *a, const struct pk_put *b,
+			      struct pk_status *st)
+{
+	struct op op[2] = {{.s = s, .c = c, .st = st}, {.s = s, .c = c, .st = st}};
+	const struct pk_put *p[2] = {a, b};
+	const char *what = "put";
+	enum pk_err e = PK_OK;
+	int at = 0; /* the put being done, or that failed */
+
+	st->err = PK_OK;
+	st->reason[0] = 0;
+	for (at = 0; at < 2 && e == PK_OK; at++)
+		e = precheck(&op[at], p[at]->folder, p[at]->file->data, p[at]->file->len);
+	at = e == PK_OK ? 0 : at - 1;
+	pthread_mutex_lock(&s->lock);
+	if (e == PK_OK && (e = pk_tx_begin(s, st)) == PK_OK) {
+		e = put_first(&op[0], a);
+		if (e == PK_OK) {
+			at = 1;
+			e = put_rows(&op[1], b->folder, b->name, b->file, b->flags, &what);
+		}
+		if (e == PK_OK)
+			e = commit_ok(&op[1], what, b->folder, b->name, PK_F_NONE, NULL);
+		else
+			pk_tx_rollback(s);
+	}
+	if (settle(&op[at], e) != PK_OK)
+		audit_refusal(&op[at], "put", p[at]->folder, p[at]->name, PK_F_NONE, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }

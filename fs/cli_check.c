@@ -58,25 +58,10 @@ static void print_violation(void *ctx, const struct pk_violation *v)
 	o->first = 0;
 }
 
-/* Open the store for repairs; NULL after a message. */
-static struct pk_store *open_rw(const char *db)
-{
-	struct pk_store_opts so = {0};
-	struct pk_status st = {0};
-	struct pk_store *s = NULL;
-
-	pk_limits_default(&so.limits);
-	if (pk_store_open(db, &so, &s, &st) != PK_OK) {
-		fprintf(stderr, "pkifs: %s: %s\n", db, st.reason);
-		return NULL;
-	}
-	return s;
-}
-
 /* Remove the entries whose bytes are gone, if no daemon holds the store. */
 static int repair(const char *db)
 {
-	struct pk_caller me = {.uid = getuid(), .gid = getgid(), .pid = getpid()};
+	struct pk_caller me;
 	struct pk_status st = {0};
 	unsigned removed = 0;
 	int fd = open(db, O_RDONLY | O_CLOEXEC), rc = 0;
@@ -91,8 +76,8 @@ static int repair(const char *db)
 			close(fd);
 		return 2;
 	}
-	snprintf(me.comm, sizeof(me.comm), "pkifs");
-	s = open_rw(db);
+	cli_self(&me);
+	s = cli_open_rw(db);
 	if (!s)
 		rc = 2;
 	else if (pk_store_repair(s, &me, &removed, &st) != PK_OK)

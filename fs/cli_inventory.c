@@ -435,7 +435,7 @@ static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_ite
 static void print_validation(struct pk_store *s, const struct pk_item *it)
 {
 	struct pk_verify_opts o = {PK_AS_ANY, 0};
-	struct pk_verify_result r;
+	struct pk_verify_result r = {0};
 	struct pk_status st = {0};
 	struct pk_attr a;
 	void *data = NULL;

@@ -76,6 +76,28 @@ struct pk_store *cli_open_ro(const char *db)
 	return s;
 }
 
+struct pk_store *cli_open_rw(const char *db)
+{
+	struct pk_store_opts so = {0};
+	struct pk_status st = {0};
+	struct pk_store *s = NULL;
+
+	pk_limits_default(&so.limits);
+	if (pk_store_open(db, &so, &s, &st) != PK_OK)
+		fprintf(stderr, "pkifs: %s: %s\n", db,
+			st.reason[0] ? st.reason : "cannot open");
+	return s;
+}
+
+void cli_self(struct pk_caller *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->uid = (unsigned)getuid();
+	c->gid = (unsigned)getgid();
+	c->pid = (int)getpid();
+	snprintf(c->comm, sizeof(c->comm), "pkifs");
+}
+
 void cli_json_str(FILE *out, const char *s)
 {
 	fputc('"', out);
@@ -169,4 +191,23 @@ int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
 			       usage),
 		       2;
 	return 0;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 24) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n)
+		*len = (size_t)n;
+	else if (buf)
+		free(buf), buf = NULL;
+	if (f)
+		fclose(f);
+	if (!buf)
+		fprintf(stderr, "pkifs: cannot read %s\n", path);
+	return buf;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "pkifs/store.h"
+#include "pkifs/trust.h"
 #include "pkifs/verify.h"
 
 /* What a read command was asked: the store (by --db, or by the mount that
@@ -36,6 +37,16 @@ int cli_db_of_path(const char *path, char *db, size_t size, char *mp, size_t mp_
 
 /* Open a store for reading, or say why not in one line (NULL). */
 struct pk_store *cli_open_ro(const char *db);
+
+/* A whole file (malloc'd, under 16 MiB), or NULL after a message. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Open an existing store for writing (repairs, own certificates), or say
+ * why not in one line (NULL). */
+struct pk_store *cli_open_rw(const char *db);
+
+/* This process as the caller of a change, for the audit log. */
+void cli_self(struct pk_caller *c);
 
 /* s as a JSON string on out. */
 void cli_json_str(FILE *out, const char *s);

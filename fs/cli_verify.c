@@ -24,26 +24,6 @@ static const char usage_verify[] =
 	"or a CA of its chain in trusted/). Exit 0 accepted, 1 rejected, 2 when\n"
 	"CERT or the store cannot be read.\n";
 
-/* Read a whole file (malloc'd); NULL after a message. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 24) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-	    fread(buf, 1, (size_t)n, f) == (size_t)n)
-		*len = (size_t)n;
-	else if (buf)
-		free(buf), buf = NULL;
-	if (f)
-		fclose(f);
-	if (!buf)
-		fprintf(stderr, "pkifs: cannot read %s\n", path);
-	return buf;
-}
-
 /* The verdicts, a line each, or as JSON. */
 static void print_verdicts(const struct pk_verify_result *r, int json)
 {
@@ -75,7 +55,7 @@ static void print_verdicts(const struct pk_verify_result *r, int json)
 int cmd_verify(int argc, char **argv)
 {
 	struct cli_args a;
-	struct pk_verify_result r;
+	struct pk_verify_result r = {0};
 	struct pk_status st = {0};
 	struct pk_store *s;
 	size_t len = 0;
@@ -86,7 +66,7 @@ int cmd_verify(int argc, char **argv)
 		return rc == 1 ? 0 : rc;
 	if (a.n_rest != 1)
 		return fprintf(stderr, "%s", usage_verify), 2;
-	cert = slurp(a.orig[0], &len);
+	cert = cli_read_file(a.orig[0], &len);
 	s = cert ? cli_open_ro(a.db) : NULL;
 	if (!s) {
 		free(cert);

@@ -36,6 +36,7 @@ static const char usage_main[] =
 	"  expiring [--db FILE|MOUNT] [--within DUR] [--json]  what expires (exit 1 if any)\n"
 	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
 	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
+	"  own create|renew|import [--db FILE|MOUNT] ...       own certificates and keys\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -236,6 +237,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "own") == 0)
+		return cmd_own(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

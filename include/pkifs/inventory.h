@@ -42,6 +42,11 @@ typedef void (*pk_holder_fn)(void *ctx, const char *snapshot, enum pk_folder f,
 enum pk_err pk_inventory_holders(struct pk_store *s, const char *thumb, pk_holder_fn fn,
 				 void *ctx);
 
+/* The name of own/certs/name's key in own/private (f PK_F_OWN_CERTS), or
+ * the reverse: the entry with the same public key; PK_E_NOENT if none. */
+enum pk_err pk_inventory_pair(struct pk_store *s, enum pk_folder f, const char *name,
+			      char *pair, size_t size);
+
 /* One audit row, for a certificate's history. */
 struct pk_event {
 	int64_t time_ns;
