@@ -1,9 +1,14 @@
 """pkifs verify: the OPC UA validation steps against a mounted store, each
 verdict compared with what `openssl verify` says of the same files."""
 import json
+import os
+import shutil
 import subprocess
 
+import pytest
+
 from conftest import BIN, run
+from opcua_scenario import OPCUA, node_modules
 
 
 def verify(mnt, cert, *opts):
@@ -120,3 +125,34 @@ def test_unreadable_certificate(mnt, pki):
     assert r.returncode == 1 and "structure   FAIL" in r.stdout
     r = subprocess.run([BIN, "verify", "/nonexistent.der", mnt.path], capture_output=True, text=True)
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("node") or not shutil.which("npm"), reason="node and npm are needed")
+def test_verdicts_agree_with_node_opcua(mnt, pki):
+    """node-opcua's certificate manager on the same mount: it trusts a
+    certificate when it or its direct issuer is in trusted/ (pkifs verify:
+    any CA of the chain, as Part 4 says), so both CAs are trusted here."""
+    env = dict(os.environ, NODE_PATH=node_modules())
+
+    def node_says(cert):
+        r = subprocess.run(["node", str(OPCUA / "check.js"), mnt.path, str(cert)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        status = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("STATUS ")]
+        assert status, r.stdout + r.stderr
+        return status[0]
+
+    run("cp", pki / "root-ca.der", pki / "intermediate-ca.der", mnt.p("trusted/certs/"))
+    run("cp", pki / "root-ca.crl", pki / "intermediate-ca.crl", mnt.p("trusted/crl/"))
+    run("cp", pki / "app1.der", mnt.p("trusted/certs/"))
+    cases = {"leaf1": "Good", "leaf2": "BadCertificateRevoked", "other-leaf": None,
+             "expired": None, "app1": "Good"}
+    for name, want in cases.items():
+        got = node_says(pki / f"{name}.der")
+        ours = verify(mnt, pki / f"{name}.der")[0]["accepted"]
+        assert (got == "Good") == ours, (name, got, ours)
+        if want:
+            assert got == want, (name, got)
+    os.unlink(mnt.p("trusted/crl/intermediate-ca.crl"))
+    assert node_says(pki / "leaf1.der") == "BadCertificateRevocationUnknown"
+    out, steps = verify(mnt, pki / "leaf1.der")
+    assert not out["accepted"] and steps["revocation"][0] == "unknown"
