@@ -50,7 +50,9 @@ enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r)
 	bind_caller(q, r->caller);
 	sqlite3_bind_text(q, 10, r->err == PK_OK ? "ok" : "refused", -1, SQLITE_STATIC);
 	if (r->err != PK_OK) {
-		sqlite3_bind_int(q, 11, pk_err_errno(r->err));
+		sqlite3_bind_int(q, 11,
+				 r->folder2 != PK_F_NONE ? pk_err_rename_errno(r->err)
+							 : pk_err_errno(r->err));
 	}
 	if (r->reason && r->reason[0])
 		sqlite3_bind_text(q, 12, r->reason, -1, SQLITE_TRANSIENT);

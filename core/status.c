@@ -62,3 +62,10 @@ int pk_err_errno(enum pk_err err)
 		return EIO;
 	return err_table[err].errnum;
 }
+
+int pk_err_rename_errno(enum pk_err err)
+{
+	int e = pk_err_errno(err);
+
+	return e == EINVAL || err == PK_E_DUPLICATE ? EPERM : e;
+}
