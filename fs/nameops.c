@@ -46,6 +46,8 @@ int fs_unlink(const char *path)
 	if (rc == 0 && is_view(&n))
 		return sink_unlink(&n);
 	rc = resolve_name(path, &n);
+	if (rc == -EROFS)
+		return sink_refuse("unlink", &n);
 	if (rc)
 		return rc == -EBUSY ? -EISDIR : rc;
 	p = pending_get(n.folder, n.name);
@@ -238,7 +240,7 @@ int fs_mkdir(const char *path, mode_t mode)
 	if (n.area == AREA_SNAPSHOT && n.snap[0] && n.type == NODE_DIR && n.folder == PK_F_ROOT)
 		return mkdir_snapshot(&n);
 	if (n.area != AREA_LIVE)
-		return ro_mkdir(&n);
+		return (rc = ro_mkdir(&n)) == -EROFS ? sink_refuse("mkdir", &n) : rc;
 	if (n.type == NODE_DIR)
 		return -EEXIST;
 	p = pending_get(n.folder, n.name);
@@ -271,7 +273,7 @@ int fs_rmdir(const char *path)
 	if (rc)
 		return rc;
 	if (n.area != AREA_LIVE)
-		return ro_rmdir(&n);
+		return (rc = ro_rmdir(&n)) == -EROFS ? sink_refuse("rmdir", &n) : rc;
 	if (n.type == NODE_DIR)
 		return fs_refuse("rmdir", n.folder, NULL, PK_E_PERM,
 				 "the folders of a PKI tree cannot be removed");

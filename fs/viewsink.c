@@ -37,9 +37,9 @@ int sink_refuse(const char *op, const struct node *n)
 	char path[600];
 
 	if (n->area == AREA_SNAPSHOT) {
-		snprintf(path, sizeof(path), "%s/%s/%s%s%s", path_snapshot_dir, n->snap,
-			 n->folder == PK_F_NONE ? "" : pk_folder_info(n->folder)->path,
-			 n->name ? "/" : "", n->name ? n->name : "");
+		const char *dir = n->folder == PK_F_NONE ? "" : pk_folder_info(n->folder)->path;
+		snprintf(path, sizeof(path), "%s/%s%s%s%s%s", path_snapshot_dir, n->snap,
+			 *dir ? "/" : "", dir, n->name ? "/" : "", n->name ? n->name : "");
 		return fs_refuse(op, PK_F_ROOT, path, PK_E_READONLY, "snapshots are read-only");
 	}
 	if (n->area == AREA_CAFILE)

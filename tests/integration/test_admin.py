@@ -190,3 +190,16 @@ def test_refused_mv_says_what_is_true_and_is_logged_once(mnt, pki):
     got = refusals(mnt, "own/private/k.der -> trusted/certs/k.der")
     assert len(got) == 1 and "(EPERM)" in got[0] and "this file is a private key" in got[0]
     assert os.listdir(mnt.p("own/private")) == ["k.der"]
+
+
+def test_changes_inside_a_snapshot_are_logged(mnt, pki):
+    run("cp", pki / "leaf1.der", mnt.p("trusted/certs/"))
+    run("mkdir", mnt.p("snapshot/s"))
+    for cmd in (["rm", mnt.p("snapshot/s/trusted/certs/leaf1.der")], ["mkdir", mnt.p("snapshot/s/x")],
+                ["rmdir", mnt.p("snapshot/s/own")]):
+        r = run(*cmd, check=False)
+        assert r.returncode != 0 and "Read-only file system" in r.stderr
+    for path in ("snapshot/s/trusted/certs/leaf1.der", "snapshot/s/x", "snapshot/s/own"):
+        got = refusals(mnt, path)
+        assert got and "(EROFS)" in got[-1], path
+    assert os.listdir(mnt.p("snapshot/s/trusted/certs")) == ["leaf1.der"]
