@@ -7,6 +7,7 @@
 #include "drop.h"
 #include "inval.h"
 
+/* Pick the folder for bytes written as f/name; audit a refusal. */
 enum pk_err drop_route(const struct pk_caller *c, const char *op, enum pk_folder f,
 		       const char *name, const void *data, size_t len, enum pk_folder *to,
 		       unsigned *flags, struct pk_status *st)
@@ -25,6 +26,8 @@ enum pk_err drop_route(const struct pk_caller *c, const char *op, enum pk_folder
 	return PK_OK;
 }
 
+/* Pick the folder for stored entry from/fname moved to f/name: its bytes are
+ * read only when f is a drop folder; a refusal is a rename's (EPERM). */
 enum pk_err drop_route_entry(const struct pk_caller *c, enum pk_folder from, const char *fname,
 			     enum pk_folder f, const char *name, enum pk_folder *to,
 			     unsigned *flags, struct pk_status *st)
@@ -51,6 +54,7 @@ enum pk_err drop_route_entry(const struct pk_caller *c, enum pk_folder from, con
 	return e;
 }
 
+/* Queue the dropped name for the kernel to forget (inval.c sends it). */
 void drop_forget(enum pk_folder f, const char *name)
 {
 	inval_queue(NULL, f, name);

@@ -163,9 +163,10 @@ static int refuse_rename(const char *from, const char *to, int rc)
 {
 	if (rc == -EBUSY)
 		return fs_refuse("rename", PK_F_ROOT, from + 1, PK_E_BUSY,
-				 "the folders of a PKI tree cannot be renamed (to %.200s)", to);
+				 "the folders of a PKI tree cannot be renamed (to %.200s)",
+				 to + 1);
 	return fs_refuse("rename", PK_F_ROOT, from + 1, PK_E_READONLY,
-			 "snapshots and generated views are read-only (to %.200s)", to);
+			 "snapshots and generated views are read-only (to %.200s)", to + 1);
 }
 
 /* A rename's new name: usable (path_name_ok), else EPERM (logged). */

@@ -32,6 +32,7 @@ struct pending *sink_get(const struct node *n)
 	return pending_get(SINK_FOLDER, n->name);
 }
 
+/* Log op at n as an EROFS refusal, with the path and why it is read-only. */
 int sink_refuse(const char *op, const struct node *n)
 {
 	char path[600];
