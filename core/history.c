@@ -264,8 +264,8 @@ const char *pk_text_unsafe(const char *s, uint32_t *what, int *is_byte)
 	return NULL;
 }
 
-/* Write s to out with what pk_text_unsafe finds escaped, and '\' doubled. */
-static void put_escaped(FILE *out, const char *s)
+/* Write s with what pk_text_unsafe finds escaped, and '\' doubled. */
+void pk_text_put(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -290,7 +290,7 @@ static void put_col(FILE *out, sqlite3_stmt *q, int col)
 {
 	const char *t = (const char *)sqlite3_column_text(q, col);
 
-	put_escaped(out, t ? t : "-");
+	pk_text_put(out, t ? t : "-");
 }
 
 /* One log line: time, op, paths, thumbprint, caller, outcome, reason. Every

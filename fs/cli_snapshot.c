@@ -11,6 +11,7 @@
 
 #include "cli_snapshot.h"
 #include "path.h"
+#include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 
 static const char usage_snapshot[] =
@@ -115,7 +116,8 @@ static int print_snapshot(void *ctx, const struct pk_snapshot *snap)
 	(void)ctx;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\tgen=%llu\n", snap->name, when, (unsigned long long)snap->gen);
+	pk_text_put(stdout, snap->name); /* as the log: a name cannot pose as another */
+	printf("\t%s\tgen=%llu\n", when, (unsigned long long)snap->gen);
 	return 0;
 }
 

@@ -51,4 +51,7 @@ enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n);
  * the code point. Names holding one are refused. */
 const char *pk_text_unsafe(const char *s, uint32_t *what, int *is_byte);
 
+/* Write s to out escaped as the log prints it. */
+void pk_text_put(FILE *out, const char *s);
+
 #endif

@@ -75,6 +75,9 @@ def test_log_escapes_what_an_older_store_holds(mount_factory, pki):
     assert b"trusted/certs/\\x1b[31m\\u202ex\\xff\\x0aback\\\\slash" in line[0]
     assert b"cmd=c\\u0085" in line[0] and b"ok: why\\x0anot" in line[0]
     assert len(out.splitlines()) == 2  # the newlines inside the row are escaped
+    run("sqlite3", m.db, f"INSERT INTO snapshot(name, gen, time) VALUES('s' || {evil}, 1, 1)")
+    r = tool(BIN, "snapshot", "--db", m.db, "list")
+    assert r.returncode == 0 and b"s\\x1b[31m\\u202ex\\xff\\x0aback\\\\slash\t" in r.stdout
 
 
 def test_writes_into_capath_are_refused_and_logged(mnt, pki, workdir):
