@@ -43,8 +43,8 @@ enum pk_folder pk_folder_child(enum pk_folder parent, const char *leaf)
 size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f)
 {
 	switch (folders[f].content) {
-	case PK_C_NONE:
-		return 0;
+	case PK_C_NONE: /* a file dropped here is filed in certs/ or crl/ */
+		return l->cert_max > l->crl_max ? l->cert_max : l->crl_max;
 	case PK_C_AUX:
 		return l->aux_max;
 	case PK_C_CRL:
@@ -125,4 +125,32 @@ enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct 
 		return PK_OK;
 	}
 	return PK_OK;
+}
+
+enum pk_err pk_folder_route(enum pk_folder f, const void *data, size_t len, enum pk_folder *to,
+			    struct pk_status *st)
+{
+	const char *path = folders[f].path;
+	struct pk_object o;
+	enum pk_err e;
+
+	*to = f;
+	if (folders[f].content != PK_C_NONE)
+		return PK_OK;
+	e = pk_object_parse(data, len, &o, st);
+	if (e != PK_OK)
+		return e;
+	if (o.kind == PK_KIND_CERT || o.kind == PK_KIND_CRL) {
+		*to = pk_folder_child(f, o.kind == PK_KIND_CERT ? "certs" : "crl");
+		return PK_OK;
+	}
+	if (o.kind == PK_KIND_NONE)
+		return pk_fail(
+			st, PK_E_MALFORMED,
+			"%s/ takes certificates and CRLs; this file is neither PEM nor DER",
+			path);
+	return pk_fail(st, PK_E_WRONG_KIND,
+		       "%s/ holds only folders: a certificate dropped here is filed in "
+		       "%s/certs, a CRL in %s/crl; this file is %s",
+		       path, path, path, pk_kind_words(o.kind));
 }

@@ -61,3 +61,10 @@ int pk_err_errno(enum pk_err err)
 		return EIO;
 	return err_table[err].errnum;
 }
+
+int pk_err_rename_errno(enum pk_err err)
+{
+	int e = pk_err_errno(err);
+
+	return e == EINVAL ? EPERM : e;
+}

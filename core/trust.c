@@ -61,6 +61,19 @@ static void audit_refusal(struct op *op, const char *what, enum pk_folder f, con
 	pk_audit_deferred_done(op->s);
 }
 
+/* A file dropped into f's parent and filed in f (PK_DROPPED): say so. */
+static void note_dropped(struct op *op, enum pk_folder f, unsigned flags)
+{
+	char note[sizeof(op->note)];
+
+	if (!(flags & PK_DROPPED))
+		return;
+	snprintf(note, sizeof(note), "dropped into %s/%s%.200s",
+		 pk_folder_info(pk_folder_info(f)->parent)->path, op->note[0] ? "; " : "",
+		 op->note);
+	memcpy(op->note, note, sizeof(note));
+}
+
 /* Commit with an audit row for the accepted operation. */
 static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 			     const char *name, enum pk_folder f2, const char *n2)
@@ -304,6 +317,7 @@ static enum pk_err put_rows(struct op *op, enum pk_folder f, const char *name,
 	row.attr.ctime_ns = pk_now_ns();
 	if (e == PK_OK)
 		e = place(op, f, name, &row, flags);
+	note_dropped(op, f, flags);
 	return e;
 }
 
@@ -454,6 +468,7 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum 
 			if (e == PK_OK)
 				e = dir_touch(s, f1);
 		}
+		note_dropped(&op, f2, flags);
 		if (e == PK_OK)
 			e = commit_ok(&op, what, f1, n1, f2, n2);
 		else

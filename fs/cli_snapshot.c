@@ -11,6 +11,8 @@
 
 #include "cli_snapshot.h"
 #include "cli_util.h"
+#include "path.h"
+#include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 
 static const char usage_snapshot[] =
@@ -96,8 +98,26 @@ static int print_snapshot(void *ctx, const struct pk_snapshot *snap)
 	(void)ctx;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\tgen=%llu\n", snap->name, when, (unsigned long long)snap->gen);
+	pk_text_put(stdout, snap->name); /* as the log: a name cannot pose as another */
+	printf("\t%s\tgen=%llu\n", when, (unsigned long long)snap->gen);
 	return 0;
+}
+
+enum pk_err snapshot_take(struct pk_store *s, const struct pk_caller *c, const char *name,
+			  int64_t at_ns, struct pk_status *st)
+{
+	char path[300], why[160];
+	enum pk_err e;
+
+	if (!path_name_ok(name, why, sizeof(why)))
+		e = pk_fail(st, PK_E_NAME, "%s", why);
+	else
+		e = pk_snapshot_create(s, c, name, at_ns, st);
+	if (e == PK_OK)
+		return e;
+	snprintf(path, sizeof(path), "%s/%s", path_snapshot_dir, name);
+	pk_trust_refused(s, c, "snapshot", PK_F_ROOT, path, st);
+	return e;
 }
 
 /* create NAME [--at TIME] / delete NAME / list, on an open store. */
@@ -117,7 +137,7 @@ static int snapshot_action(struct pk_store *s, char **rest)
 	if (rest[2] && !(at = parse_time(rest[3])))
 		return fprintf(stderr, "pkifs: cannot read time %s\n", rest[3]), 2;
 	if (!strcmp(rest[0], "create"))
-		e = pk_snapshot_create(s, &c, rest[1], at, &st);
+		e = snapshot_take(s, &c, rest[1], at, &st);
 	else if (!strcmp(rest[0], "delete") && !rest[2])
 		e = pk_snapshot_delete(s, &c, rest[1], &st);
 	else

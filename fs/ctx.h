@@ -31,7 +31,7 @@ int fs_resolve_live(const char *path, struct node *n);
 /* Wall-clock time in nanoseconds (new files' mtime). */
 int64_t pk_now_wall(void);
 
-/* Refuse (logged, -EINVAL) a new name holding control characters. */
+/* Refuse (logged, -EINVAL) a new name path_name_ok refuses. */
 int fs_check_name(const char *op, const struct node *n);
 
 /* A new file or lock directory record at f/name, owned by the caller. */

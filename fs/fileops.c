@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "drop.h"
 #include "inval.h"
 #include "roops.h"
 #include "viewsink.h"
@@ -56,10 +57,6 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EISDIR;
 	if ((rc = fs_check_name("create", &n)))
 		return rc;
-	if (cap_of(n.folder) == 0)
-		return fs_refuse("create", n.folder, n.name, PK_E_PERM,
-				 "%s/ holds only folders; put files in its certs/ or crl/",
-				 pk_folder_info(n.folder)->path);
 	p = fs_new_pending(n.folder, n.name, mode);
 	if (!p)
 		return -ENOMEM;
@@ -219,6 +216,8 @@ static int commit(struct pending *p)
 	struct pk_status st;
 	struct pk_caller c;
 	struct pk_file file;
+	enum pk_folder to;
+	unsigned flags = 0;
 	enum pk_err e;
 
 	fs_caller(&c);
@@ -228,7 +227,9 @@ static int commit(struct pending *p)
 	file.data = p->buf;
 	file.len = p->len;
 	file.attr = p->attr;
-	e = pk_trust_put(fs_store, &c, p->folder, p->name, &file, 0, &st);
+	e = drop_route(&c, "put", p->folder, p->name, p->buf, p->len, &to, &flags, &st);
+	if (e == PK_OK)
+		e = pk_trust_put(fs_store, &c, to, p->name, &file, flags, &st);
 	if (e == PK_OK)
 		p->dirty = 0;
 	pending_unlock();
@@ -240,6 +241,8 @@ static int commit(struct pending *p)
 		return fs_error("put", &st);
 	}
 	pending_unlist(p);
+	if (to != p->folder)
+		drop_forget(p->folder, p->name);
 	inval_wait(); /* the folder's mtime, evictions from rejected/ */
 	return 0;
 }

@@ -95,6 +95,17 @@ static char *absolute(const char *path)
 	return res;
 }
 
+/* Clear a stale pkifs mount at mp (its daemon was killed): until it is
+ * unmounted, stat of it fails with ENOTCONN or answers from a cache. */
+static int clear_stale(const char *mp)
+{
+	char *abs = absolute(mp);
+	int rc = abs ? mount_clear_stale(abs) : 0;
+
+	free(abs);
+	return rc;
+}
+
 /* Parse mount's arguments into o; 0, or 2 on a usage error. */
 static int parse_mount(int argc, char **argv, struct mount_opts *o, char **mp, char **db)
 {
@@ -137,6 +148,8 @@ static int cmd_mount(int argc, char **argv)
 	rc = parse_mount(argc, argv, &o, &mp, &db);
 	if (rc)
 		return rc;
+	if (clear_stale(mp) != 0)
+		return 1;
 	if (!realpath(mp, mpabs)) {
 		fprintf(stderr, "pkifs: mountpoint %s: no such directory\n", mp);
 		return 1;

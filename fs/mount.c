@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,26 +357,59 @@ static void wait_closed(const char *db)
 		close(fd);
 }
 
+/* Run fusermount3 -u [-z] mountpoint; 0 when it succeeded. */
+static int fusermount_u(const char *mountpoint, int lazy)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", mountpoint,
+			       (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", mountpoint, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
 int mount_umount(const char *mountpoint)
 {
 	char db[PATH_MAX];
-	int status;
-	pid_t pid;
 
 	if (mount_source(mountpoint, db, sizeof(db)) != 0) {
 		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
 		return 1;
 	}
-	pid = fork();
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", mountpoint, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
+	if (fusermount_u(mountpoint, 0) != 0) {
 		fprintf(stderr, "pkifs: fusermount3 -u %s failed\n", mountpoint);
 		return 1;
 	}
 	wait_closed(db);
+	return 0;
+}
+
+int mount_clear_stale(const char *mountpoint)
+{
+	char db[PATH_MAX];
+	struct statvfs sv;
+
+	/* statfs always asks the daemon; stat may answer from the kernel's cache */
+	if (mount_source(mountpoint, db, sizeof(db)) != 0 || statvfs(mountpoint, &sv) == 0 ||
+	    errno != ENOTCONN)
+		return 0;
+	fprintf(stderr,
+		"pkifs: %s is a stale pkifs mount (its daemon is gone); clearing it "
+		"with fusermount3 -u -z\n",
+		mountpoint);
+	if (fusermount_u(mountpoint, 1) != 0 || mount_source(mountpoint, db, sizeof(db)) == 0) {
+		fprintf(stderr, "pkifs: could not clear it; run: fusermount3 -u -z %s\n",
+			mountpoint);
+		return -1;
+	}
 	return 0;
 }

@@ -28,4 +28,8 @@ int mount_run(struct mount_opts *o);
 /* Unmount mountpoint and wait for its daemon to close the database. */
 int mount_umount(const char *mountpoint);
 
+/* A pkifs mount at mountpoint whose daemon is gone (listed, but statfs
+ * says ENOTCONN) is lazily unmounted, saying so on stderr. 0 when none is left. */
+int mount_clear_stale(const char *mountpoint);
+
 #endif

@@ -91,12 +91,11 @@ int fs_resolve_live(const char *path, struct node *n)
 
 int fs_check_name(const char *op, const struct node *n)
 {
-	for (const unsigned char *c = (const unsigned char *)n->name; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return fs_refuse(op, n->folder, NULL, PK_E_NAME,
-					 "names cannot hold control characters (byte 0x%02x)",
-					 *c);
-	return 0;
+	char why[160];
+
+	if (path_name_ok(n->name, why, sizeof(why)))
+		return 0;
+	return fs_refuse(op, n->folder, n->name, PK_E_NAME, "%s", why);
 }
 
 int fs_error(const char *op, const struct pk_status *st)

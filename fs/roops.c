@@ -214,7 +214,7 @@ int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
 	enum pk_err e;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		return -EROFS;
+		return sink_refuse("open", n);
 	if (n->type == NODE_DIR)
 		return -EISDIR;
 	fi->noflush = 1; /* read-only: a close has nothing to commit */

@@ -46,4 +46,10 @@ const char *pk_err_name(enum pk_err err);
 /* The errno that the FUSE boundary returns for err (positive). */
 int pk_err_errno(enum pk_err err);
 
+/* The same for a refused rename, so that mv prints something true: EPERM
+ * where pk_err_errno gives EINVAL, which mv reads as "a subdirectory of
+ * itself" (and first retries, as if renameat2's flags were unsupported), and
+ * for a duplicate, whose EEXIST mv reads as "cannot overwrite directory". */
+int pk_err_rename_errno(enum pk_err err);
+
 #endif

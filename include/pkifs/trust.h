@@ -27,6 +27,7 @@ struct pk_file {
 };
 
 #define PK_NOREPLACE 1u /* fail with PK_E_EXISTS when the name is taken */
+#define PK_DROPPED   2u /* dropped into the folder's parent (pk_folder_route): noted */
 
 /* Put file at f/name (replacing what is there unless PK_NOREPLACE). */
 enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,

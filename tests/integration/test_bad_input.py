@@ -25,7 +25,7 @@ CASES = [
     ("oversized", "trusted/certs", "bad/big.der", errno.EFBIG, "cap"),
     ("text-in-rejected", "rejected", "bad/text.txt", errno.EBADMSG, "neither PEM nor DER"),
     ("key-in-rejected", "rejected", "app1.key.der", errno.EINVAL, "private key"),
-    ("file-in-trusted", "trusted", "root-ca.der", errno.EPERM, "holds only folders"),
+    ("key-in-trusted", "trusted", "app1.key.pkcs8.pem", errno.EINVAL, "holds only folders"),
 ]
 
 
