@@ -15,6 +15,7 @@
 
 #include "cli_check.h"
 #include "cli_util.h"
+#include "pkifs/audit.h"
 #include "pkifs/check.h"
 
 static const char usage_check[] =
@@ -45,7 +46,10 @@ static void print_violation(void *ctx, const struct pk_violation *v)
 	struct out *o = ctx;
 
 	if (!o->json) {
-		printf("%s: %s [%s]\n", v->path, v->what, v->kind);
+		pk_text_put(stdout, v->path);
+		printf(": ");
+		pk_text_put(stdout, v->what);
+		printf(" [%s]\n", v->kind);
 		return;
 	}
 	printf("%s\n    {\"kind\": ", o->first ? "" : ",");

@@ -7,6 +7,7 @@
 
 #include "cli_inventory.h"
 #include "cli_util.h"
+#include "pkifs/audit.h"
 #include "pkifs/doctor.h"
 
 static const char usage_doctor[] =
@@ -25,7 +26,10 @@ static void print_finding(void *ctx, const struct pk_finding *f)
 	int *first = ctx;
 
 	if (*first < 0) {
-		printf("%s: %s [%s]\n", f->path, f->what, f->kind);
+		pk_text_put(stdout, f->path);
+		printf(": ");
+		pk_text_put(stdout, f->what);
+		printf(" [%s]\n", f->kind);
 		return;
 	}
 	printf("%s\n  {\"kind\": ", *first ? "" : ",");

@@ -14,6 +14,7 @@
 
 #include "cli_inventory.h"
 #include "cli_util.h"
+#include "pkifs/audit.h"
 #include "pkifs/inventory.h"
 #include "pkifs/verify.h"
 
@@ -142,7 +143,21 @@ static void json_item(const struct pk_item *it, const char *path)
 	       (unsigned long long)it->attr.size);
 }
 
-/* Keep one row of cells (copies). */
+/* s escaped as the log prints it (malloc'd), or a plain copy. */
+static char *escaped(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return strdup(s);
+	pk_text_put(f, s);
+	fclose(f);
+	return buf;
+}
+
+/* Keep one row of cells (copies, escaped). */
 static void keep_row(struct table *t, char *cells[NCOL])
 {
 	if (t->n == t->cap) {
@@ -154,7 +169,7 @@ static void keep_row(struct table *t, char *cells[NCOL])
 		t->cap = cap;
 	}
 	for (int c = 0; c < NCOL; c++)
-		t->rows[t->n][c] = strdup(cells[c] ? cells[c] : "");
+		t->rows[t->n][c] = escaped(cells[c] ? cells[c] : "");
 	t->n++;
 }
 
@@ -341,9 +356,15 @@ static void print_holder(void *ctx, const char *snapshot, enum pk_folder f, cons
 {
 	const char *dir = pk_folder_info(f)->path;
 
-	printf("%-15s %s%s%s%s%s%s\n", *(int *)ctx ? "held in:" : "",
-	       snapshot ? "snapshot/" : "", snapshot ? snapshot : "", snapshot ? "/" : "", dir,
-	       *dir ? "/" : "", name);
+	printf("%-15s ", *(int *)ctx ? "held in:" : "");
+	if (snapshot) {
+		printf("snapshot/");
+		pk_text_put(stdout, snapshot);
+		putchar('/');
+	}
+	printf("%s%s", dir, *dir ? "/" : "");
+	pk_text_put(stdout, name);
+	putchar('\n');
 	*(int *)ctx = 0;
 }
 
@@ -357,10 +378,17 @@ static void print_event(void *ctx, const struct pk_event *ev)
 	(void)ctx;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("  %s %-8s %s%s%s uid=%lld cmd=%s %s%s%s\n", when, ev->op,
-	       ev->path ? ev->path : "-", ev->path2 ? " -> " : "", ev->path2 ? ev->path2 : "",
-	       ev->uid, ev->comm ? ev->comm : "-", ev->outcome, ev->reason ? ": " : "",
-	       ev->reason ? ev->reason : "");
+	printf("  %s %-8s ", when, ev->op);
+	pk_text_put(stdout, ev->path ? ev->path : "-");
+	if (ev->path2) {
+		printf(" -> ");
+		pk_text_put(stdout, ev->path2);
+	}
+	printf(" uid=%lld cmd=", ev->uid);
+	pk_text_put(stdout, ev->comm ? ev->comm : "-");
+	printf(" %s%s", ev->outcome, ev->reason ? ": " : "");
+	pk_text_put(stdout, ev->reason ? ev->reason : "");
+	putchar('\n');
 }
 
 /* The details of one item, a line each. */
@@ -370,7 +398,9 @@ static void print_details(const struct pk_item *it)
 	char path[600], b1[32], b2[32];
 
 	item_path(it, path, sizeof(path));
-	printf("%-15s %s\n%-15s %s\n", "path:", path, "kind:", pk_details_kind(d));
+	printf("%-15s ", "path:");
+	pk_text_put(stdout, path);
+	printf("\n%-15s %s\n", "kind:", pk_details_kind(d));
 	if (d->subject[0])
 		printf("%-15s %s\n", "subject:", d->subject);
 	if (d->issuer[0])

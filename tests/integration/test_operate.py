@@ -137,3 +137,20 @@ def test_doctor_findings(mount_factory, pki):
                      ("rejected-full", "rejected"),
                      ("store-mode", m.db)}
     os.chmod(m.db, 0o600)
+
+
+def test_names_from_older_stores_print_escaped(mnt, pki):
+    """Names with terminal escapes or bidi overrides cannot be made any more;
+    a store written before may hold them, and the commands escape them."""
+    run("cp", pki / "leaf1.der", mnt.p("trusted/certs/l.der"))
+    bad = "evil\x1b[31m\u202egnp.der"
+    con = sqlite3.connect(mnt.db)
+    con.execute("INSERT INTO entry(ino, folder, name, blob, size, mode, uid, gid, mtime, ctime, born)"
+                " SELECT (SELECT max(ino) + 1 FROM entry), folder, ?, blob, size, mode, uid, gid,"
+                " mtime, ctime, born FROM entry WHERE name = 'l.der'", (bad,))
+    con.commit()
+    con.close()
+    for args in (("list", "--db", mnt.db), ("show", "--db", mnt.db, "trusted/certs/l.der")):
+        out = pkifs(*args).stdout
+        assert "\x1b" not in out and "\u202e" not in out
+        assert "evil\\x1b[31m\\u202egnp.der" in out, out
