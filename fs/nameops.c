@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "lockdir.h"
 #include "roops.h"
 #include "viewsink.h"
 
@@ -175,7 +176,7 @@ int fs_mkdir(const char *path, mode_t mode)
 	int rc = path_resolve(path, &n);
 
 	if (rc)
-		return rc;
+		return rc == -ENOENT ? lockdir_inside("mkdir", path) : rc;
 	if (n.area != AREA_LIVE)
 		return ro_mkdir(&n);
 	if (n.type == NODE_DIR)
@@ -192,13 +193,7 @@ int fs_mkdir(const char *path, mode_t mode)
 		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
 				 "only lock directories (NAME.lock) can be made "
 				 "inside a PKI tree");
-	p = fs_new_pending(n.folder, n.name, mode);
-	if (!p)
-		return -ENOMEM;
-	p->isdir = 1;
-	p->staged = 0;
-	pending_put(p);
-	return 0;
+	return lockdir_make(&n, mode);
 }
 
 int fs_rmdir(const char *path)
