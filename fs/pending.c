@@ -70,8 +70,21 @@ static size_t hash(enum pk_folder f, const char *name)
 	return (size_t)(h ^ h >> 32);
 }
 
+/* A hash chain in reverse order. */
+static struct pending *reverse(struct pending *p)
+{
+	struct pending *r = NULL, *next;
+
+	for (; p; p = next) {
+		next = p->hnext;
+		p->hnext = r;
+		r = p;
+	}
+	return r;
+}
+
 /* Spread the records over n buckets (table locked); 0, or -ENOMEM with the
- * table as it was. */
+ * table as it was. Records of one name stay newest first. */
 static int rehash(size_t n)
 {
 	struct pending **nb = calloc(n, sizeof(*nb));
@@ -85,6 +98,8 @@ static int rehash(size_t n)
 			p->hnext = nb[b];
 			nb[b] = p;
 		}
+	for (size_t i = 0; i < n; i++) /* each chain was turned round */
+		nb[i] = reverse(nb[i]);
 	free(buckets);
 	buckets = nb;
 	nbuckets = n;
@@ -442,13 +457,14 @@ static int shown(const struct pending *p)
 }
 
 /* Put p into the sorted array v of n (at most max) records, dropping the
- * greatest when full; 1 when one was dropped or p did not fit. */
+ * greatest when full; 1 when one was dropped or p did not fit. A name
+ * already there (two writers of one name) is not put twice. */
 static int keep_smallest(struct pending **v, size_t *n, size_t max, struct pending *p)
 {
 	size_t lo = 0, hi = *n;
 	int dropped = *n == max;
 
-	if (dropped && strcmp(p->name, v[max - 1]->name) >= 0)
+	if (dropped && strcmp(p->name, v[max - 1]->name) > 0)
 		return 1;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -457,6 +473,8 @@ static int keep_smallest(struct pending **v, size_t *n, size_t max, struct pendi
 		else
 			hi = mid;
 	}
+	if (lo < *n && strcmp(v[lo]->name, p->name) == 0)
+		return 0;
 	memmove(v + lo + 1, v + lo, (*n - lo - dropped) * sizeof(*v));
 	v[lo] = p;
 	*n += !dropped;
