@@ -238,3 +238,18 @@ def test_listing_rejected_while_it_evicts_has_no_duplicates(mount_factory, workd
     print(f"\n{listings} listings during the flood")
     assert listings > 10
     assert not bad, f"{len(bad)} of {listings} listings repeat names, e.g. {bad[0]}"
+
+
+def test_two_writers_of_one_name_list_it_once(mnt, pki):
+    data = (pki / "leaf1.der").read_bytes()
+    fds = [os.open(mnt.p("trusted/certs/x.der"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+           for _ in range(2)]
+    for fd in fds:
+        os.write(fd, data[:100])
+    try:
+        assert os.listdir(mnt.p("trusted/certs")) == ["x.der"]
+    finally:
+        for fd in fds:
+            os.pwrite(fd, data, 0)
+            os.close(fd)
+    assert os.listdir(mnt.p("trusted/certs")) == ["x.der"]
