@@ -26,6 +26,19 @@ static size_t cap_of(enum pk_folder f)
 	return pk_folder_max_size(pk_store_limits(fs_store), f);
 }
 
+/* Refuse (logged, -ENOSPC) what would take the bytes held for files being
+ * written past -o pending_max. */
+static int refuse_room(const char *op, enum pk_folder f, const char *name)
+{
+	size_t used, max, locks, locks_max;
+
+	pending_usage(&used, &max, &locks, &locks_max);
+	return fs_refuse(op, f, name, PK_E_NOSPC,
+			 "files being written hold %zu bytes, and -o pending_max=%zu "
+			 "allows no more until some are closed",
+			 used, max);
+}
+
 static int attach(struct fuse_file_info *fi, struct pending *p, char *data, size_t len)
 {
 	struct handle *h = calloc(1, sizeof(*h));
@@ -93,9 +106,11 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 	if (trunc) {
 		free(data);
 		p->dirty = 1;
-	} else {
-		p->buf = data;
-		p->len = p->cap = len;
+	} else if (pending_adopt(p, data, len)) {
+		free(data);
+		pending_unlist(p);
+		pending_put(p);
+		return refuse_room("open", n->folder, n->name);
 	}
 	rc = attach(fi, p, NULL, 0);
 	if (rc)
@@ -180,12 +195,14 @@ int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 	return (int)n;
 }
 
-/* Mark p refused with err: invisible, reported once by flush. */
+/* Mark p refused with err: invisible, reported once by flush; its bytes
+ * are dropped at once, their room going back to other writers. */
 static void fail_pending(struct pending *p, int err)
 {
 	p->failed = 1;
 	p->err = err;
 	pending_unlist(p);
+	pending_drop_buf(p);
 }
 
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -202,11 +219,13 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	pending_lock();
 	rc = pending_write(p, buf, size, (size_t)off, max);
 	pending_unlock();
-	if (rc == -EFBIG) {
+	if (rc == -EFBIG)
 		fs_refuse("write", p->folder, p->name, PK_E_TOO_BIG,
 			  "over the %zu byte cap of %s", max, pk_folder_info(p->folder)->path);
-		fail_pending(p, EFBIG);
-	}
+	else if (rc == -ENOSPC)
+		refuse_room("write", p->folder, p->name);
+	if (rc == -EFBIG || rc == -ENOSPC)
+		fail_pending(p, -rc);
 	return rc ? rc : (int)size;
 }
 
@@ -354,6 +373,8 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (rc == 0 && !held)
 		p->written = 1;
 	pending_unlock();
+	if (rc == -ENOSPC)
+		rc = refuse_room("truncate", p->folder, p->name);
 	if (held)
 		pending_put(held);
 	return rc;

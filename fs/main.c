@@ -52,6 +52,8 @@ static const char usage_mount[] =
 	"  -o cert_max=BYTES   certificate and key size cap (default 65536)\n"
 	"  -o crl_max=BYTES    CRL size cap (default 16777216)\n"
 	"  -o aux_max=BYTES    cap of other files at the root and in own/ (1 MiB)\n"
+	"  -o pending_max=BYTES  bytes of all files being written (RAM/8, <= 128 MiB)\n"
+	"  -o max_locks=N      lock directories (NAME.lock) at once (10000)\n"
 	"  -o capath=NAME|off  the OpenSSL CApath view directory (default capath)\n"
 	"  -o cafile=NAME|off  the PEM bundle view file (default cafile.pem)\n"
 	"  -o trust_group=GROUP  members may change trust (trusted/, issuers/,\n"

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lockdir.h"
 #include "mount.h"
 #include "pkifs/check.h"
 #include "ops.h"
@@ -64,6 +66,46 @@ static int own_opt(struct mount_opts *o, const char *opt)
 		return 1;
 	}
 	return 0;
+}
+
+/* The daemon's memory caps: -o pending_max=BYTES, -o max_locks=N. 1 if it
+ * was one, -1 if its value is bad. */
+static int mem_opt(struct mount_opts *o, const char *opt)
+{
+	size_t *slot = strncmp(opt, "pending_max=", 12) == 0 ? &o->pending_max
+		       : strncmp(opt, "max_locks=", 10) == 0 ? &o->max_locks
+							     : NULL;
+	const char *v = slot ? strchr(opt, '=') + 1 : NULL;
+	unsigned long long n;
+	char *end;
+
+	if (!slot)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || end == v || *v == '-' || n == 0 || n > SIZE_MAX) {
+		fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
+		return -1;
+	}
+	*slot = (size_t)n;
+	return 1;
+}
+
+/* Default of -o pending_max: an eighth of the machine's memory, at most
+ * 128 MiB (eight CRLs at the 16 MiB cap written at once), and never less
+ * than one file at the largest size cap. */
+static size_t default_pending_max(const struct pk_limits *l)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	size_t max = (size_t)128 << 20, least = l->crl_max;
+
+	if (pages > 0 && page > 0 && (size_t)pages / 8 < max / (size_t)page)
+		max = (size_t)pages / 8 * (size_t)page;
+	if (l->cert_max > least)
+		least = l->cert_max;
+	if (l->aux_max > least)
+		least = l->aux_max;
+	return max > least ? max : least;
 }
 
 /* A duration: N with an optional unit s, m, h or d. -1 when malformed. */
@@ -187,6 +229,8 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = maint_opt(o, t);
 		if (own == 0)
 			own = group_opt(o, t);
+		if (own == 0)
+			own = mem_opt(o, t);
 		if (own < 0)
 			rc = -1;
 		else if (!own)
@@ -280,6 +324,8 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 		return 1;
 	}
 	fs_set_store(s);
+	pending_set_caps(o->pending_max ? o->pending_max : default_pending_max(&o->limits),
+			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
 	maint_start(s, &o->maint);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);

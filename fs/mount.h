@@ -15,6 +15,8 @@ struct mount_opts {
 	struct pk_limits limits;
 	struct maint_opts maint;
 	long trust_group;     /* -o trust_group=GROUP: gid that may change trust, or -1 */
+	size_t pending_max;   /* -o pending_max=BYTES: all files being written (0: default) */
+	size_t max_locks;     /* -o max_locks=N: lock directories at once (0: default) */
 	char fuse_opts[1024]; /* -o options passed on to libfuse */
 };
 

@@ -15,6 +15,7 @@
 #include "cli_snapshot.h"
 #include "ctx.h"
 #include "drop.h"
+#include "lockdir.h"
 #include "roops.h"
 #include "viewsink.h"
 
@@ -237,7 +238,7 @@ int fs_mkdir(const char *path, mode_t mode)
 	int rc = path_resolve(path, &n);
 
 	if (rc)
-		return rc;
+		return rc == -ENOENT ? lockdir_inside("mkdir", path) : rc;
 	if (n.area == AREA_SNAPSHOT && n.snap[0] && n.type == NODE_DIR && n.folder == PK_F_ROOT)
 		return mkdir_snapshot(&n);
 	if (n.area != AREA_LIVE)
@@ -256,13 +257,7 @@ int fs_mkdir(const char *path, mode_t mode)
 		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
 				 "only lock directories (NAME.lock) can be made "
 				 "inside a PKI tree");
-	p = fs_new_pending(n.folder, n.name, mode);
-	if (!p)
-		return -ENOMEM;
-	p->isdir = 1;
-	p->staged = 0;
-	pending_put(p);
-	return 0;
+	return lockdir_make(&n, mode);
 }
 
 int fs_rmdir(const char *path)

@@ -188,7 +188,6 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 	if (!d->full && pk_snapshot_entries_after(fs_store, &snap, n->folder,
 						  dir_fill_resume(d), fill_attr, &f) != PK_OK)
 		return -EIO;
-	dir_fill_done(d);
 	return 0;
 }
 
