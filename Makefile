@@ -15,7 +15,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
-.PHONY: all deps test unit integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
+.PHONY: all deps test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
 
 all: $(B)/pkifs
 
@@ -44,6 +44,14 @@ $(B)/unit/%: tests/unit/%.c tests/unit/testpki.h $(CORE_SRC) $(HDRS) | $(B)/.dep
 
 UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 
+# The same unit tests without sanitizers, for valgrind memcheck (which sees
+# what ASan does not: reads of uninitialised memory).
+$(B)/unit-vg/%: tests/unit/%.c tests/unit/testpki.h $(CORE_SRC) $(HDRS) | $(B)/.deps
+	@mkdir -p $(B)/unit-vg
+	$(CC) $(WARN) -O1 -g $(CPPFLAGS) -Icore -o $@ $< $(CORE_SRC) -lcmocka -lsqlite3 -lcrypto -lpthread
+
+UNIT_VG_BINS = $(patsubst tests/unit/%.c,$(B)/unit-vg/%,$(UNIT_SRC))
+
 $(B)/testpki/.done: scripts/gen-test-pki.sh | $(B)/.deps
 	@mkdir -p $(B)/testpki
 	scripts/gen-test-pki.sh $(B)/testpki
@@ -53,14 +61,19 @@ unit: $(UNIT_BINS) $(B)/testpki/.done
 	@for t in $(UNIT_BINS); do echo "== $$t"; \
 	  PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki $$t || exit 1; done
 
+unit-valgrind: $(UNIT_VG_BINS) $(B)/testpki/.done
+	@for t in $(UNIT_VG_BINS); do echo "== valgrind $$t"; \
+	  PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki valgrind --quiet --error-exitcode=99 \
+	    --leak-check=full --errors-for-leak-kinds=definite,indirect $$t || exit 1; done
+
 integration: $(B)/pkifs $(B)/testpki/.done $(B)/gencerts
 	PKIFS_BIN=$(CURDIR)/$(B)/pkifs PKIFS_TEST_PKI=$(CURDIR)/$(B)/testpki \
 	  $(PYTEST) -q -p no:cacheprovider tests/integration
 
-# Everything: unit tests (ASan+UBSan), the mount tests against the release
-# build and again against an ASan+UBSan daemon, and a mounted session under
-# valgrind memcheck.
-test: unit integration test-asan valgrind bench-smoke
+# Everything: unit tests (ASan+UBSan, then valgrind memcheck), the mount
+# tests against the release build and again against an ASan+UBSan daemon,
+# and a mounted session under valgrind memcheck.
+test: unit unit-valgrind integration test-asan valgrind bench-smoke
 
 asan: $(BA)/pkifs
 test-asan: $(BA)/pkifs $(B)/testpki/.done $(B)/gencerts

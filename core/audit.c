@@ -50,7 +50,9 @@ enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r)
 	bind_caller(q, r->caller);
 	sqlite3_bind_text(q, 10, r->err == PK_OK ? "ok" : "refused", -1, SQLITE_STATIC);
 	if (r->err != PK_OK) {
-		sqlite3_bind_int(q, 11, pk_err_errno(r->err));
+		sqlite3_bind_int(q, 11,
+				 r->folder2 != PK_F_NONE ? pk_err_rename_errno(r->err)
+							 : pk_err_errno(r->err));
 	}
 	if (r->reason && r->reason[0])
 		sqlite3_bind_text(q, 12, r->reason, -1, SQLITE_TRANSIENT);
@@ -100,56 +102,4 @@ void pk_audit_deferred_done(struct pk_store *s)
 		free(s->deferred[i].reason);
 	}
 	s->n_deferred = 0;
-}
-
-/* One log line: time, op, paths, thumbprint, caller, outcome, reason. */
-static void print_row(FILE *out, sqlite3_stmt *q)
-{
-	int64_t t = sqlite3_column_int64(q, 0);
-	time_t sec = (time_t)(t / 1000000000);
-	struct tm tm;
-	char when[32];
-	const char *path = (const char *)sqlite3_column_text(q, 3);
-	const char *path2 = (const char *)sqlite3_column_text(q, 4);
-	const char *thumb = (const char *)sqlite3_column_text(q, 5);
-	const char *reason = (const char *)sqlite3_column_text(q, 11);
-	int err = sqlite3_column_int(q, 10);
-
-	gmtime_r(&sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(out, "%s.%03dZ gen=%lld %-8s %s%s%s", when, (int)(t / 1000000 % 1000),
-		(long long)sqlite3_column_int64(q, 1), sqlite3_column_text(q, 2),
-		path ? path : "-", path2 ? " -> " : "", path2 ? path2 : "");
-	if (thumb)
-		fprintf(out, " sha1=%s", thumb);
-	fprintf(out, " uid=%lld pid=%lld cmd=%s %s", (long long)sqlite3_column_int64(q, 6),
-		(long long)sqlite3_column_int64(q, 7),
-		sqlite3_column_text(q, 8) ? (const char *)sqlite3_column_text(q, 8) : "-",
-		sqlite3_column_text(q, 9));
-	if (err)
-		fprintf(out, " (%s)", strerrorname_np(err) ? strerrorname_np(err) : "?");
-	if (reason)
-		fprintf(out, ": %s", reason);
-	fputc('\n', out);
-}
-
-enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n)
-{
-	static const char sql[] =
-		"SELECT time, gen, op, path, path2, thumb, uid, pid, comm, outcome,"
-		" errno, reason FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?1)"
-		" ORDER BY id";
-	sqlite3_stmt *q;
-	int rc;
-
-	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, n > 0 ? n : -1);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-			print_row(out, q);
-		sqlite3_finalize(q);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, NULL);
 }

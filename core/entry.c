@@ -30,13 +30,7 @@ enum pk_err entry_get(struct pk_store *s, enum pk_folder f, const char *name,
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		r->attr.ino = (uint64_t)sqlite3_column_int64(q, 0);
-		r->attr.mode = (unsigned)sqlite3_column_int(q, 1);
-		r->attr.uid = (unsigned)sqlite3_column_int64(q, 2);
-		r->attr.gid = (unsigned)sqlite3_column_int64(q, 3);
-		r->attr.mtime_ns = sqlite3_column_int64(q, 4);
-		r->attr.ctime_ns = sqlite3_column_int64(q, 5);
-		r->attr.size = (uint64_t)sqlite3_column_int64(q, 6);
+		pk_row_attr(q, 0, &r->attr);
 		r->blob = sqlite3_column_int64(q, 7);
 	}
 	sqlite3_reset(q);
@@ -274,27 +268,20 @@ enum pk_err pubkey_holder(struct pk_store *s, enum pk_folder f, const unsigned c
 enum pk_err entry_forget(struct pk_store *s, enum pk_folder f, const char *name)
 {
 	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_FORGET);
-	int64_t blobs[8];
-	int n = 0, rc;
+	int rc, oom = 0;
 
 	if (!q)
 		return pk_sql_fail(s, sqlite3_errcode(s->db), NULL);
 	sqlite3_bind_int(q, 1, f);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)s->gen);
+	/* the blobs go at commit, once the transaction's inserts are in */
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		if (n < 8)
-			blobs[n++] = sqlite3_column_int64(q, 0);
+		oom |= pk_gc_note(s, sqlite3_column_int64(q, 0));
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return pk_sql_fail(s, rc, NULL);
-	for (int i = 0; i < n; i++) {
-		q = pk_stmt(s, Q_BLOB_FORGET);
-		sqlite3_bind_int64(q, 1, blobs[i]);
-		if (exec_done(s, q) != PK_OK)
-			return PK_E_IO;
-	}
-	return PK_OK;
+	return oom ? PK_E_NOMEM : PK_OK;
 }
 
 int64_t entry_count(struct pk_store *s, enum pk_folder f)

@@ -43,8 +43,8 @@ enum pk_folder pk_folder_child(enum pk_folder parent, const char *leaf)
 size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f)
 {
 	switch (folders[f].content) {
-	case PK_C_NONE:
-		return 0;
+	case PK_C_NONE: /* a file dropped here is filed in certs/ or crl/ */
+		return l->cert_max > l->crl_max ? l->cert_max : l->crl_max;
 	case PK_C_AUX:
 		return l->aux_max;
 	case PK_C_CRL:
@@ -61,7 +61,7 @@ int pk_folder_holds_certs(enum pk_folder f)
 	return c == PK_C_CERT || c == PK_C_CA_CERT || c == PK_C_REJECTED;
 }
 
-static const char *kind_words(enum pk_kind k)
+const char *pk_kind_words(enum pk_kind k)
 {
 	static const char *const words[] = {
 		[PK_KIND_NONE] = "not a certificate, CRL or key",
@@ -81,7 +81,7 @@ static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o, struc
 
 	if (o->kind != PK_KIND_CERT)
 		return pk_fail(st, PK_E_WRONG_KIND, "%s takes certificates; this file is %s",
-			       path, kind_words(o->kind));
+			       path, pk_kind_words(o->kind));
 	if (folders[f].content == PK_C_CA_CERT && (!o->is_ca || !o->key_cert_sign))
 		return pk_fail(st, PK_E_NOT_CA,
 			       "%s takes only CA certificates (basicConstraints "
@@ -115,14 +115,42 @@ enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct 
 	case PK_C_CRL:
 		if (o->kind != PK_KIND_CRL)
 			return pk_fail(st, PK_E_WRONG_KIND, "%s takes CRLs; this file is %s",
-				       path, kind_words(o->kind));
+				       path, pk_kind_words(o->kind));
 		return PK_OK;
 	case PK_C_KEY:
 		if (o->kind != PK_KIND_KEY && o->kind != PK_KIND_PKCS12)
 			return pk_fail(st, PK_E_WRONG_KIND,
 				       "%s takes private keys; this file is %s", path,
-				       kind_words(o->kind));
+				       pk_kind_words(o->kind));
 		return PK_OK;
 	}
 	return PK_OK;
+}
+
+enum pk_err pk_folder_route(enum pk_folder f, const void *data, size_t len, enum pk_folder *to,
+			    struct pk_status *st)
+{
+	const char *path = folders[f].path;
+	struct pk_object o;
+	enum pk_err e;
+
+	*to = f;
+	if (folders[f].content != PK_C_NONE)
+		return PK_OK;
+	e = pk_object_parse(data, len, &o, st);
+	if (e != PK_OK)
+		return e;
+	if (o.kind == PK_KIND_CERT || o.kind == PK_KIND_CRL) {
+		*to = pk_folder_child(f, o.kind == PK_KIND_CERT ? "certs" : "crl");
+		return PK_OK;
+	}
+	if (o.kind == PK_KIND_NONE)
+		return pk_fail(
+			st, PK_E_MALFORMED,
+			"%s/ takes certificates and CRLs; this file is neither PEM nor DER",
+			path);
+	return pk_fail(st, PK_E_WRONG_KIND,
+		       "%s/ holds only folders: a certificate dropped here is filed in "
+		       "%s/certs, a CRL in %s/crl; this file is %s",
+		       path, path, path, pk_kind_words(o.kind));
 }

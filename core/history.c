@@ -6,12 +6,14 @@
  * brings back the rows the snapshot shows that are dead now, all in one
  * transaction with one audit row. Prune deletes rows that died before the
  * retention cut-off and that no snapshot shows, a bounded number per
- * transaction, then the blobs no row uses any more.
+ * transaction, then the blobs no row uses any more. Printing the audit log
+ * is here too: every text in it is printed escaped (see audit.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pkifs/audit.h"
@@ -209,4 +211,140 @@ enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_stat
 			       sqlite3_errstr(rc));
 	}
 	return PK_OK;
+}
+
+/* The code point of the UTF-8 sequence at s and its length; 0 when s does
+ * not start a valid one (a stray or missing continuation byte, an overlong
+ * form, a surrogate, past U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t n = s[0] < 0x80		   ? 1
+		   : (s[0] & 0xe0) == 0xc0 ? 2
+		   : (s[0] & 0xf0) == 0xe0 ? 3
+		   : (s[0] & 0xf8) == 0xf0 ? 4
+					   : 0;
+	uint32_t c = n == 1 ? s[0] : s[0] & (0x7f >> n);
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (n == 0 || c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+/* Is code point c one a terminal would not show as itself: a C0 or C1
+ * control, DEL, a line or paragraph separator, or a bidirectional
+ * embedding, override or isolate (which reorder the text after them)? */
+static int hidden(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+	       (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+const char *pk_text_unsafe(const char *s, uint32_t *what, int *is_byte)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t c;
+		size_t n = utf8_seq(p, &c);
+
+		if (n == 0 || hidden(c)) {
+			*is_byte = n == 0 || c < 0x80;
+			*what = n == 0 ? *p : c;
+			return (const char *)p;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/* Write s with what pk_text_unsafe finds escaped, and '\' doubled. */
+void pk_text_put(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		uint32_t c;
+		size_t n = utf8_seq(p, &c);
+
+		if (n == 0 || (n == 1 && hidden(c)))
+			fprintf(out, "\\x%02x", *p), n = 1;
+		else if (hidden(c))
+			fprintf(out, "\\u%04x", (unsigned)c);
+		else if (c == '\\')
+			fputs("\\\\", out);
+		else
+			fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+/* A text column of the log, escaped; "-" for none. */
+static void put_col(FILE *out, sqlite3_stmt *q, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(q, col);
+
+	pk_text_put(out, t ? t : "-");
+}
+
+/* One log line: time, op, paths, thumbprint, caller, outcome, reason. Every
+ * text comes from the database as it was stored (a name, a process's
+ * command, a certificate's subject) and is printed escaped. */
+static void print_row(FILE *out, sqlite3_stmt *q)
+{
+	int64_t t = sqlite3_column_int64(q, 0);
+	time_t sec = (time_t)(t / 1000000000);
+	struct tm tm;
+	char when[32];
+	int err = sqlite3_column_int(q, 10), w;
+
+	gmtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(out, "%s.%03dZ gen=%lld ", when, (int)(t / 1000000 % 1000),
+		(long long)sqlite3_column_int64(q, 1));
+	put_col(out, q, 2);
+	w = sqlite3_column_bytes(q, 2);
+	fprintf(out, "%*s", w < 8 ? 9 - w : 1, ""); /* the op column: 8 wide */
+	put_col(out, q, 3);
+	if (sqlite3_column_type(q, 4) != SQLITE_NULL)
+		fputs(" -> ", out), put_col(out, q, 4);
+	if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+		fputs(" sha1=", out), put_col(out, q, 5);
+	fprintf(out, " uid=%lld pid=%lld cmd=", (long long)sqlite3_column_int64(q, 6),
+		(long long)sqlite3_column_int64(q, 7));
+	put_col(out, q, 8);
+	fputc(' ', out);
+	put_col(out, q, 9);
+	if (err)
+		fprintf(out, " (%s)", strerrorname_np(err) ? strerrorname_np(err) : "?");
+	if (sqlite3_column_type(q, 11) != SQLITE_NULL)
+		fputs(": ", out), put_col(out, q, 11);
+	fputc('\n', out);
+}
+
+enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n)
+{
+	static const char sql[] =
+		"SELECT time, gen, op, path, path2, thumb, uid, pid, comm, outcome,"
+		" errno, reason FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?1)"
+		" ORDER BY id";
+	sqlite3_stmt *q;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, n > 0 ? n : -1);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			print_row(out, q);
+		sqlite3_finalize(q);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, NULL);
 }

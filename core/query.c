@@ -7,8 +7,7 @@
 
 #include "store_int.h"
 
-/* Fill a from columns col.. of q: ino, mode, uid, gid, mtime, ctime, size. */
-static void row_attr(sqlite3_stmt *q, int col, struct pk_attr *a)
+void pk_row_attr(sqlite3_stmt *q, int col, struct pk_attr *a)
 {
 	a->ino = (uint64_t)sqlite3_column_int64(q, col);
 	a->mode = (unsigned)sqlite3_column_int(q, col + 1);
@@ -48,7 +47,7 @@ enum pk_err pk_store_lookup(struct pk_store *s, enum pk_folder f, const char *na
 	}
 	e = step_row(s, q);
 	if (e == PK_OK && a)
-		row_attr(q, 0, a);
+		pk_row_attr(q, 0, a);
 	if (q)
 		sqlite3_reset(q);
 	pthread_mutex_unlock(&s->lock);
@@ -84,7 +83,7 @@ enum pk_err pk_store_read(struct pk_store *s, enum pk_folder f, const char *name
 	}
 	e = step_row(s, q);
 	if (e == PK_OK && a)
-		row_attr(q, 0, a);
+		pk_row_attr(q, 0, a);
 	if (e == PK_OK)
 		e = copy_blob(q, 7, data, len);
 	if (q)
@@ -112,7 +111,7 @@ enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_text(q, 2, after ? after : "", -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			row_attr(q, 1, &a);
+			pk_row_attr(q, 1, &a);
 			if (fn(ctx, (const char *)sqlite3_column_text(q, 0), &a))
 				break;
 		}

@@ -1,33 +1,51 @@
 /*
- * schema.sql.h: the store's schema, version 1. Included by store.c only.
+ * schema.sql.h: the store's schema, version 2. Included by store.c only.
  *
  * blob:  content-addressed bytes with the metadata parsed from them; kind is
- *        enum pk_kind. Partial indexes serve the lookups the rules and the
+ *        enum pk_kind. Ids are never reused (AUTOINCREMENT): a row that
+ *        still named a deleted blob could otherwise come to hold another
+ *        file's bytes. Partial indexes serve the lookups the rules and the
  *        generated views make: by thumbprint (duplicates), by public key
  *        (key/certificate pairing), by subject hash (CApath, a CRL's CA).
  * entry: a name in a folder. born/died are generations; the live tree is
  *        died IS NULL, the tree at generation g is born <= g < died.
  *        Changing an entry ends its row and starts a new one with the same
- *        ino, so history keeps every version.
+ *        ino, so history keeps every version. Its blob is a foreign key,
+ *        enforced (PRAGMA foreign_keys = ON on every connection).
  * dir:   the fixed folders' own attributes.
  * audit: one row per operation, accepted or refused.
  * snapshot: named generations (taken by snapshot/ and the CLI), with the
  *        folders' attributes as they were (snapshot_dir).
+ * setting: what the daemon was mounted with that `pkifs check` needs to
+ *        judge the store (max_rejected).
+ *
+ * Version 1 had blob ids that could be reused, no enforced foreign keys and
+ * no setting table: upgrade_v2_sql rebuilds what differs, in place.
  */
 #define PK_APPLICATION_ID 0x706b6673 /* "pkfs" */
-#define PK_SCHEMA_VERSION 1
+#define PK_SCHEMA_VERSION 2
+
+#define PK_BLOB_COLUMNS                                                                        \
+	"(id INTEGER PRIMARY KEY AUTOINCREMENT, sha256 BLOB NOT NULL UNIQUE,"                  \
+	" data BLOB NOT NULL, kind INTEGER NOT NULL, thumb TEXT, pubkey BLOB,"                 \
+	" subject_hash INTEGER, issuer_hash INTEGER, is_ca INTEGER NOT NULL,"                  \
+	" self_signed INTEGER NOT NULL, subject TEXT, issuer TEXT, serial TEXT,"               \
+	" not_before INTEGER, not_after INTEGER, key_cert_sign INTEGER NOT NULL,"              \
+	" encrypted INTEGER NOT NULL)"
+#define PK_BLOB_INDEXES                                                                        \
+	"CREATE INDEX blob_thumb ON blob(thumb) WHERE thumb IS NOT NULL;"                      \
+	"CREATE INDEX blob_pubkey ON blob(pubkey) WHERE pubkey IS NOT NULL;"                   \
+	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = 2;"                 \
+	"CREATE INDEX blob_issuer_hash ON blob(issuer_hash) WHERE kind = 3;"
+#define PK_SNAPSHOT_DIR_COLUMNS                                                                \
+	"(snapshot TEXT NOT NULL REFERENCES snapshot(name) ON DELETE CASCADE,"                 \
+	" folder INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"               \
+	" gid INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"               \
+	" PRIMARY KEY(snapshot, folder)) WITHOUT ROWID"
+#define PK_SETTING_TABLE "CREATE TABLE setting(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
 
 static const char schema_sql[] =
-	"CREATE TABLE blob(id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE,"
-	" data BLOB NOT NULL, kind INTEGER NOT NULL, thumb TEXT, pubkey BLOB,"
-	" subject_hash INTEGER, issuer_hash INTEGER, is_ca INTEGER NOT NULL,"
-	" self_signed INTEGER NOT NULL, subject TEXT, issuer TEXT, serial TEXT,"
-	" not_before INTEGER, not_after INTEGER, key_cert_sign INTEGER NOT NULL,"
-	" encrypted INTEGER NOT NULL);"
-	"CREATE INDEX blob_thumb ON blob(thumb) WHERE thumb IS NOT NULL;"
-	"CREATE INDEX blob_pubkey ON blob(pubkey) WHERE pubkey IS NOT NULL;"
-	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = 2;"
-	"CREATE INDEX blob_issuer_hash ON blob(issuer_hash) WHERE kind = 3;"
+	"CREATE TABLE blob" PK_BLOB_COLUMNS ";" PK_BLOB_INDEXES
 	"CREATE TABLE entry(id INTEGER PRIMARY KEY, ino INTEGER NOT NULL,"
 	" folder INTEGER NOT NULL, name TEXT NOT NULL,"
 	" blob INTEGER NOT NULL REFERENCES blob(id), size INTEGER NOT NULL,"
@@ -48,10 +66,27 @@ static const char schema_sql[] =
 	"CREATE INDEX audit_time ON audit(time);"
 	"CREATE TABLE snapshot(name TEXT PRIMARY KEY, gen INTEGER NOT NULL,"
 	" time INTEGER NOT NULL);"
-	"CREATE TABLE snapshot_dir(snapshot TEXT NOT NULL, folder INTEGER NOT NULL,"
-	" mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
-	" mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
-	" PRIMARY KEY(snapshot, folder)) WITHOUT ROWID;";
+	"CREATE TABLE snapshot_dir" PK_SNAPSHOT_DIR_COLUMNS ";" PK_SETTING_TABLE;
+
+/* Version 1 -> 2, run with foreign keys off inside one transaction (the
+ * usual rebuild: new table, copy, drop, rename). The blob sequence starts
+ * past every id a row still names, so a lost blob's id is never handed out
+ * again; rows whose blob is gone stay for `pkifs check --repair`. */
+static const char upgrade_v2_sql[] =
+	"CREATE TABLE blob_v2" PK_BLOB_COLUMNS ";"
+	"INSERT INTO blob_v2 SELECT * FROM blob;"
+	"DROP TABLE blob;"
+	"ALTER TABLE blob_v2 RENAME TO blob;" PK_BLOB_INDEXES
+	"DELETE FROM sqlite_sequence WHERE name = 'blob';"
+	"INSERT INTO sqlite_sequence(name, seq) VALUES('blob',"
+	" max(coalesce((SELECT max(id) FROM blob), 0),"
+	" coalesce((SELECT max(blob) FROM entry), 0)));"
+	"CREATE TABLE snapshot_dir_v2" PK_SNAPSHOT_DIR_COLUMNS ";"
+	"INSERT INTO snapshot_dir_v2 SELECT * FROM snapshot_dir"
+	" WHERE snapshot IN (SELECT name FROM snapshot);"
+	"DROP TABLE snapshot_dir;"
+	"ALTER TABLE snapshot_dir_v2 RENAME TO snapshot_dir;" PK_SETTING_TABLE
+	"PRAGMA user_version = 2;";
 
 /* Statements, by enum stmt_id (store_int.h). */
 static const char *const stmt_sql[Q_COUNT] = {

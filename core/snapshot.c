@@ -225,18 +225,6 @@ enum pk_err pk_snapshot_list(struct pk_store *s, pk_snapshot_fn fn, void *ctx)
 	return e;
 }
 
-/* Fill a from columns 0..6: ino, mode, uid, gid, mtime, ctime, size. */
-static void attr_of(sqlite3_stmt *q, struct pk_attr *a)
-{
-	a->ino = (uint64_t)sqlite3_column_int64(q, 0);
-	a->mode = (unsigned)sqlite3_column_int(q, 1);
-	a->uid = (unsigned)sqlite3_column_int64(q, 2);
-	a->gid = (unsigned)sqlite3_column_int64(q, 3);
-	a->mtime_ns = sqlite3_column_int64(q, 4);
-	a->ctime_ns = sqlite3_column_int64(q, 5);
-	a->size = (uint64_t)sqlite3_column_int64(q, 6);
-}
-
 enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 			     enum pk_folder f, const char *name, void **data, size_t *len,
 			     struct pk_attr *a)
@@ -254,7 +242,7 @@ enum pk_err pk_snapshot_read(struct pk_store *s, const struct pk_snapshot *snap,
 			int64_t blob = sqlite3_column_int64(q, 7);
 			e = PK_OK;
 			if (a)
-				attr_of(q, a);
+				pk_row_attr(q, 0, a);
 			if (data) {
 				sqlite3_reset(q);
 				e = blob_data(s, blob, data, len);
@@ -293,7 +281,7 @@ enum pk_err pk_snapshot_entries_after(struct pk_store *s, const struct pk_snapsh
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)snap->gen);
 		sqlite3_bind_text(q, 3, after ? after : "", -1, SQLITE_STATIC);
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			attr_of(q, &a);
+			pk_row_attr(q, 0, &a);
 			if (fn(ctx, (const char *)sqlite3_column_text(q, 7), &a))
 				break;
 		}
@@ -315,7 +303,7 @@ enum pk_err pk_snapshot_dir_attr(struct pk_store *s, const struct pk_snapshot *s
 		sqlite3_bind_text(q, 1, snap->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 2, f);
 		if (sqlite3_step(q) == SQLITE_ROW) {
-			attr_of(q, a);
+			pk_row_attr(q, 0, a);
 			a->ino = PK_FOLDER_INO(f);
 			e = PK_OK;
 		}

@@ -20,7 +20,6 @@ static const struct {
 	[PK_E_NO_ISSUER] = {"unknown-issuer", ENOKEY},
 	[PK_E_BAD_SIG] = {"bad-signature", EKEYREJECTED},
 	[PK_E_TOO_BIG] = {"too-big", EFBIG},
-	[PK_E_DUPLICATE] = {"duplicate", EEXIST},
 	[PK_E_EXISTS] = {"exists", EEXIST},
 	[PK_E_NOENT] = {"not-found", ENOENT},
 	[PK_E_PERM] = {"refused", EPERM},
@@ -61,4 +60,11 @@ int pk_err_errno(enum pk_err err)
 	if ((unsigned)err >= ERR_COUNT)
 		return EIO;
 	return err_table[err].errnum;
+}
+
+int pk_err_rename_errno(enum pk_err err)
+{
+	int e = pk_err_errno(err);
+
+	return e == EINVAL ? EPERM : e;
 }

@@ -105,8 +105,31 @@ static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
 	return PK_OK;
 }
 
-/* Check the file is ours and not newer; create the schema in an empty one. */
-static enum pk_err check_schema(struct pk_store *s, int create, struct pk_status *st)
+/* Bring an older store up to this schema, in place, in one transaction.
+ * Foreign keys are off while tables are rebuilt (a pragma that cannot
+ * change inside a transaction). */
+static enum pk_err upgrade_schema(struct pk_store *s, struct pk_status *st)
+{
+	enum pk_err e = PK_OK;
+	int rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL,
+			      NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, upgrade_v2_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		e = pk_sql_fail(s, rc, st);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_exec(s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	return e;
+}
+
+/* Check the file is ours and not newer; create the schema in an empty one,
+ * upgrade an older one unless it is opened for reading only. */
+static enum pk_err check_schema(struct pk_store *s, int create, int readonly,
+				struct pk_status *st)
 {
 	int64_t tables = pk_query_int(s, "SELECT count(*) FROM sqlite_master");
 	int64_t app = pk_query_int(s, "PRAGMA application_id");
@@ -123,6 +146,8 @@ static enum pk_err check_schema(struct pk_store *s, int create, struct pk_status
 		return pk_fail(st, PK_E_SCHEMA,
 			       "database schema %lld is newer than this pkifs (%d)",
 			       (long long)ver, PK_SCHEMA_VERSION);
+	if (ver < PK_SCHEMA_VERSION && !readonly)
+		return upgrade_schema(s, st);
 	return PK_OK;
 }
 
@@ -140,9 +165,10 @@ static enum pk_err ensure_file(const char *path, const struct pk_store_opts *o,
 	return PK_OK;
 }
 
-/* Connection settings: WAL, a bounded wait for other processes' locks, a
- * 2 MiB page cache (the OS caches the file; the daemon's peak RSS at 100k
- * entries must stay under 32 MiB). */
+/* Connection settings: WAL, enforced foreign keys (an entry never names a
+ * missing blob), a bounded wait for other processes' locks, a 2 MiB page
+ * cache (the OS caches the file; the daemon's peak RSS at 100k entries
+ * must stay under 32 MiB). */
 static enum pk_err configure(struct pk_store *s, struct pk_status *st)
 {
 	int rc;
@@ -151,7 +177,7 @@ static enum pk_err configure(struct pk_store *s, struct pk_status *st)
 	sqlite3_extended_result_codes(s->db, 0);
 	rc = sqlite3_exec(s->db,
 			  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			  " PRAGMA foreign_keys = OFF; PRAGMA cache_size = -2048;",
+			  " PRAGMA foreign_keys = ON; PRAGMA cache_size = -2048;",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK && rc != SQLITE_READONLY)
 		return pk_sql_fail(s, rc, st);
@@ -203,7 +229,7 @@ enum pk_err pk_store_open(const char *path, const struct pk_store_opts *o,
 	if (e == PK_OK)
 		e = configure(s, st);
 	if (e == PK_OK)
-		e = check_schema(s, o->create && !o->readonly, st);
+		e = check_schema(s, o->create && !o->readonly, ro, st);
 	if (e != PK_OK) {
 		pk_store_close(s);
 		return e;
@@ -222,6 +248,7 @@ void pk_store_close(struct pk_store *s)
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s->changed);
+	free(s->gc);
 	pk_audit_deferred_done(s);
 	free(s);
 }

@@ -57,6 +57,10 @@ struct pk_store {
 		char *name;
 	} * changed;
 	size_t n_changed, cap_changed;
+	/* blobs whose rows the running transaction deleted: collected at
+	 * commit, after its inserts, if nothing names them any more */
+	int64_t *gc;
+	size_t n_gc, cap_gc;
 	/* refusals not yet in the audit log (see audit.h) */
 	struct deferred {
 		struct pk_audit_rec rec;
@@ -88,6 +92,13 @@ int64_t pk_query_int(struct pk_store *s, const char *sql);
 /* Read the generation counter and the next free inode number from the rows
  * (at open, and again after another process committed). */
 void pk_load_counters(struct pk_store *s);
+
+/* Note that the running transaction deleted a row naming blob id; the
+ * commit deletes the blob if no row names it then (0, or -1 out of memory). */
+int pk_gc_note(struct pk_store *s, int64_t blob);
+
+/* Fill a from columns col.. of q: ino, mode, uid, gid, mtime, ctime, size. */
+void pk_row_attr(sqlite3_stmt *q, int col, struct pk_attr *a);
 
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);

@@ -21,8 +21,15 @@ struct op {
 	const struct pk_caller *c;
 	struct pk_status *st;
 	struct pk_object obj;
+	char held[41]; /* for the audit row: what an emptied name held */
 	char note[320];
 };
+
+/* The thumbprint the audit row names. */
+static const char *audit_thumb(const struct op *op)
+{
+	return op->held[0] ? op->held : op->obj.thumb;
+}
 
 /* Make sure a failure is in st too (row helpers report none), in words. */
 static enum pk_err settle(struct op *op, enum pk_err e)
@@ -38,7 +45,7 @@ static enum pk_err settle(struct op *op, enum pk_err e)
 static void audit_refusal(struct op *op, const char *what, enum pk_folder f, const char *name,
 			  enum pk_folder f2, const char *n2)
 {
-	struct pk_audit_rec r = {what,	f,	     name,	     f2, n2, op->obj.thumb,
+	struct pk_audit_rec r = {what,	f,	     name,	     f2, n2, audit_thumb(op),
 				 op->c, op->st->err, op->st->reason, 0};
 
 	if (pk_tx_begin(op->s, NULL) != PK_OK) {
@@ -54,12 +61,25 @@ static void audit_refusal(struct op *op, const char *what, enum pk_folder f, con
 	pk_audit_deferred_done(op->s);
 }
 
+/* A file dropped into f's parent and filed in f (PK_DROPPED): say so. */
+static void note_dropped(struct op *op, enum pk_folder f, unsigned flags)
+{
+	char note[sizeof(op->note)];
+
+	if (!(flags & PK_DROPPED))
+		return;
+	snprintf(note, sizeof(note), "dropped into %s/%s%.200s",
+		 pk_folder_info(pk_folder_info(f)->parent)->path, op->note[0] ? "; " : "",
+		 op->note);
+	memcpy(op->note, note, sizeof(note));
+}
+
 /* Commit with an audit row for the accepted operation. */
 static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 			     const char *name, enum pk_folder f2, const char *n2)
 {
-	struct pk_audit_rec r = {what,		f,     name,  f2,	n2,
-				 op->obj.thumb, op->c, PK_OK, op->note, 0};
+	struct pk_audit_rec r = {what,	f,     name,	 f2, n2, audit_thumb(op),
+				 op->c, PK_OK, op->note, 0};
 	enum pk_err e = pk_audit_append_deferred(op->s);
 
 	if (e == PK_OK)
@@ -104,8 +124,10 @@ static enum pk_err check_crl(struct op *op, const void *crl, size_t len)
 	return PK_OK;
 }
 
-/* The same certificate at most once per folder (rejected/ refreshes instead). */
-static enum pk_err check_duplicate(struct op *op, enum pk_folder f, const char *name)
+/* A second name for a certificate a trust folder already holds is allowed
+ * (editors and `sed -i` write a copy beside the original, then rename it
+ * over): note the other name for the audit row. rejected/ refreshes. */
+static enum pk_err note_duplicate(struct op *op, enum pk_folder f, const char *name)
 {
 	char other[256];
 	enum pk_err e = thumb_holder(op->s, f, op->obj.thumb, name, other, sizeof(other));
@@ -114,9 +136,9 @@ static enum pk_err check_duplicate(struct op *op, enum pk_folder f, const char *
 		return PK_OK;
 	if (e != PK_OK)
 		return pk_fail(op->st, e, "database error looking for duplicates");
-	return pk_fail(op->st, PK_E_DUPLICATE,
-		       "the same certificate (sha1 %s) is already in %s as %s", op->obj.thumb,
-		       pk_folder_info(f)->path, other);
+	snprintf(op->note, sizeof(op->note), "also held as %s/%s", pk_folder_info(f)->path,
+		 other);
+	return PK_OK;
 }
 
 /* Note which own certificate a key pairs with, or the reverse. */
@@ -151,8 +173,8 @@ static enum pk_err check_content(struct op *op, enum pk_folder f, const char *na
 	if (content == PK_C_CRL)
 		return check_crl(op, data, len);
 	if (content == PK_C_CERT || content == PK_C_CA_CERT)
-		e = check_duplicate(op, f, name);
-	if (e == PK_OK)
+		e = note_duplicate(op, f, name);
+	if (e == PK_OK && !op->note[0])
 		note_pairing(op, f);
 	return e;
 }
@@ -202,7 +224,7 @@ static enum pk_err cap_rejected(struct op *op)
 static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 			 struct entry_row *row, unsigned flags)
 {
-	struct entry_row old;
+	struct entry_row old = {0};
 	enum pk_err e = entry_get(op->s, f, name, &old);
 	int rejected = pk_folder_info(f)->content == PK_C_REJECTED;
 
@@ -262,12 +284,49 @@ static enum pk_err precheck(struct op *op, enum pk_folder f, const void *data, s
 	return pk_folder_check(f, &op->obj, op->st);
 }
 
+/* The audit name of a put: "truncate" when it empties a name that held a
+ * certificate, CRL or key (it is no longer trusted, or no longer the key),
+ * with what it held; "put" otherwise. */
+static const char *put_name(struct op *op, enum pk_folder f, const char *name, size_t len)
+{
+	struct entry_row old;
+	struct pk_object held;
+
+	if (len || entry_get(op->s, f, name, &old) != PK_OK || !old.attr.size ||
+	    blob_meta(op->s, old.blob, &held) != PK_OK || held.kind == PK_KIND_NONE)
+		return "put";
+	snprintf(op->held, sizeof(op->held), "%s", held.thumb);
+	snprintf(op->note, sizeof(op->note), "emptied: no longer holds %s",
+		 pk_kind_words(held.kind));
+	return "truncate";
+}
+
+/* The rows of one put inside the running transaction; *what gets its
+ * audit name. */
+static enum pk_err put_rows(struct op *op, enum pk_folder f, const char *name,
+			    const struct pk_file *file, unsigned flags, const char **what)
+{
+	struct entry_row row = {.attr = file->attr};
+	enum pk_err e = check_content(op, f, name, file->data, file->len);
+
+	if (e == PK_OK)
+		*what = put_name(op, f, name, file->len);
+	if (e == PK_OK)
+		e = blob_intern(op->s, file->data, file->len, &op->obj, &row.blob);
+	row.attr.size = file->len;
+	row.attr.ctime_ns = pk_now_ns();
+	if (e == PK_OK)
+		e = place(op, f, name, &row, flags);
+	note_dropped(op, f, flags);
+	return e;
+}
+
 enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
 			 const char *name, const struct pk_file *file, unsigned flags,
 			 struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
-	struct entry_row row = {.attr = file->attr};
+	const char *what = "put";
 	enum pk_err e;
 
 	st->err = PK_OK;
@@ -277,20 +336,60 @@ enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_
 	if (e == PK_OK)
 		e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
-		e = check_content(&op, f, name, file->data, file->len);
+		e = put_rows(&op, f, name, file, flags, &what);
 		if (e == PK_OK)
-			e = blob_intern(s, file->data, file->len, &op.obj, &row.blob);
-		row.attr.size = file->len;
-		row.attr.ctime_ns = pk_now_ns();
-		if (e == PK_OK)
-			e = place(&op, f, name, &row, flags);
-		if (e == PK_OK)
-			e = commit_ok(&op, "put", f, name, PK_F_NONE, NULL);
+			e = commit_ok(&op, what, f, name, PK_F_NONE, NULL);
 		else
 			pk_tx_rollback(s);
 	}
 	if (settle(&op, e) != PK_OK)
-		audit_refusal(&op, "put", f, name, PK_F_NONE, NULL);
+		audit_refusal(&op, what, f, name, PK_F_NONE, NULL);
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+/* The first put of a pair, audited inside the running transaction. */
+static enum pk_err put_first(struct op *op, const struct pk_put *p)
+{
+	const char *what = "put";
+	enum pk_err e = put_rows(op, p->folder, p->name, p->file, p->flags, &what);
+	struct pk_audit_rec r = {what,	p->folder, p->name,  PK_F_NONE, NULL, audit_thumb(op),
+				 op->c, PK_OK,	   op->note, 0};
+
+	if (e == PK_OK && (e = pk_audit_append(op->s, &r)) != PK_OK)
+		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+	return e;
+}
+
+enum pk_err pk_trust_put_pair(struct pk_store *s, const struct pk_caller *c,
+			      const struct pk_put *a, const struct pk_put *b,
+			      struct pk_status *st)
+{
+	struct op op[2] = {{.s = s, .c = c, .st = st}, {.s = s, .c = c, .st = st}};
+	const struct pk_put *p[2] = {a, b};
+	const char *what = "put";
+	enum pk_err e = PK_OK;
+	int at = 0; /* the put being done, or that failed */
+
+	st->err = PK_OK;
+	st->reason[0] = 0;
+	for (at = 0; at < 2 && e == PK_OK; at++)
+		e = precheck(&op[at], p[at]->folder, p[at]->file->data, p[at]->file->len);
+	at = e == PK_OK ? 0 : at - 1;
+	pthread_mutex_lock(&s->lock);
+	if (e == PK_OK && (e = pk_tx_begin(s, st)) == PK_OK) {
+		e = put_first(&op[0], a);
+		if (e == PK_OK) {
+			at = 1;
+			e = put_rows(&op[1], b->folder, b->name, b->file, b->flags, &what);
+		}
+		if (e == PK_OK)
+			e = commit_ok(&op[1], what, b->folder, b->name, PK_F_NONE, NULL);
+		else
+			pk_tx_rollback(s);
+	}
+	if (settle(&op[at], e) != PK_OK)
+		audit_refusal(&op[at], "put", p[at]->folder, p[at]->name, PK_F_NONE, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }
@@ -369,6 +468,7 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum 
 			if (e == PK_OK)
 				e = dir_touch(s, f1);
 		}
+		note_dropped(&op, f2, flags);
 		if (e == PK_OK)
 			e = commit_ok(&op, what, f1, n1, f2, n2);
 		else

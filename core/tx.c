@@ -99,9 +99,45 @@ int pk_store_poll(struct pk_store *s)
 	return r;
 }
 
+int pk_gc_note(struct pk_store *s, int64_t blob)
+{
+	if (s->n_gc == s->cap_gc) {
+		size_t cap = s->cap_gc ? s->cap_gc * 2 : 8;
+		int64_t *r = realloc(s->gc, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		s->gc = r;
+		s->cap_gc = cap;
+	}
+	s->gc[s->n_gc++] = blob;
+	return 0;
+}
+
+/* Delete the noted blobs that no row names now that the transaction's
+ * inserts are done (a refresh in rejected/ deletes the old row before it
+ * inserts the new one that names the same blob). */
+static int collect_blobs(struct pk_store *s)
+{
+	int rc = SQLITE_DONE;
+
+	for (size_t i = 0; i < s->n_gc && rc == SQLITE_DONE; i++) {
+		sqlite3_stmt *q = pk_stmt(s, Q_BLOB_FORGET);
+		if (!q)
+			return sqlite3_errcode(s->db);
+		sqlite3_bind_int64(q, 1, s->gc[i]);
+		rc = sqlite3_step(q);
+		sqlite3_reset(q);
+	}
+	s->n_gc = 0;
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st)
 {
-	int rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	int rc = collect_blobs(s);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK) {
 		enum pk_err e = pk_sql_fail(s, rc, st);
@@ -119,6 +155,7 @@ void pk_tx_rollback(struct pk_store *s)
 		return;
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_tx = 0;
+	s->n_gc = 0;
 	s->gen--;
 	flush_changed(s, 0);
 }

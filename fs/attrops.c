@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "inval.h"
 #include "viewsink.h"
 
 /* The pending record that path or fi designates, with a reference. */
@@ -22,12 +23,54 @@ static struct pending *pending_of(struct node *n, struct fuse_file_info *fi)
 	return n->type == NODE_NAME ? pending_get(n->folder, n->name) : NULL;
 }
 
+/* Change the attributes of committed entry (or folder, name NULL) in f. */
+static int store_setattr(enum pk_folder f, const char *name, const struct pk_attr *a,
+			 unsigned which)
+{
+	struct pk_status st;
+	struct pk_caller c;
+
+	fs_caller(&c);
+	if (pk_trust_setattr(fs_store, &c, f, name, a, which, &st) != PK_OK)
+		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
+	if (!name)
+		inval_wait(); /* a folder's other spelling shows its new mode at once */
+	return 0;
+}
+
+/* Change the attributes of a file being written, named n. Its close commits
+ * them with its bytes; but a writer's copy of a committed file with nothing
+ * written yet (touch -d, fchmod before any write) commits nothing at close,
+ * so the change goes to the store now too. */
+static int set_pending(struct pending *p, const struct node *n, const struct pk_attr *a,
+		       unsigned which)
+{
+	struct pk_attr old;
+	int clean, rc;
+
+	if (!p->isdir && (which & PK_SET_MODE) &&
+	    pk_folder_info(p->folder)->content == PK_C_KEY && (a->mode & 077))
+		return fs_refuse("chmod", p->folder, p->name, PK_E_PERM,
+				 "private keys stay readable by their owner only "
+				 "(mode 0%o refused)",
+				 a->mode & 07777);
+	pending_lock();
+	old = p->attr;
+	clean = p->listed && !p->dirty && !p->staged && !p->isdir && !p->failed;
+	pending_unlock();
+	pending_set_attr(p, a, which);
+	if (!clean)
+		return 0;
+	rc = store_setattr(n->folder, n->name, a, which);
+	if (rc)
+		pending_set_attr(p, &old, which);
+	return rc;
+}
+
 /* Change attributes wherever path (or fi) lives. */
 static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_attr *a,
 		   unsigned which)
 {
-	struct pk_status st;
-	struct pk_caller c;
 	struct pending *p;
 	struct node n;
 	int rc;
@@ -47,22 +90,11 @@ static int setattr(const char *path, struct fuse_file_info *fi, const struct pk_
 		return rc;
 	p = pending_of(&n, fi);
 	if (p) {
-		if (!p->isdir && (which & PK_SET_MODE) &&
-		    pk_folder_info(p->folder)->content == PK_C_KEY && (a->mode & 077))
-			rc = fs_refuse("setattr", p->folder, p->name, PK_E_PERM,
-				       "private keys stay readable by their owner only "
-				       "(mode 0%o refused)",
-				       a->mode & 07777);
-		else
-			pending_set_attr(p, a, which);
+		rc = set_pending(p, &n, a, which);
 		pending_put(p);
 		return rc;
 	}
-	fs_caller(&c);
-	if (pk_trust_setattr(fs_store, &c, n.folder, n.type == NODE_NAME ? n.name : NULL, a,
-			     which, &st) != PK_OK)
-		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
-	return 0;
+	return store_setattr(n.folder, n.type == NODE_NAME ? n.name : NULL, a, which);
 }
 
 int fs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)

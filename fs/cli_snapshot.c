@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "cli_snapshot.h"
+#include "cli_util.h"
+#include "path.h"
+#include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 
 static const char usage_snapshot[] =
@@ -33,16 +36,6 @@ static const char usage_backup[] =
 	"Writes a consistent copy of the whole database (mode 0600) while it is in\n"
 	"use; the copy mounts as it is.\n";
 
-/* The process itself as the caller of CLI operations. */
-static void self(struct pk_caller *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->uid = (unsigned)getuid();
-	c->gid = (unsigned)getgid();
-	c->pid = (int)getpid();
-	snprintf(c->comm, sizeof(c->comm), "pkifs");
-}
-
 /* Split "--db FILE" out of argv; the rest go to rest[] (NULL-terminated). */
 static int args(int argc, char **argv, const char *usage, const char **db, char **rest, int max)
 {
@@ -64,19 +57,10 @@ static int args(int argc, char **argv, const char *usage, const char **db, char 
 	return 0;
 }
 
+/* The store, for reading or writing; NULL after a one-line message. */
 static struct pk_store *open_store(const char *db, int readonly)
 {
-	struct pk_store_opts o = {.readonly = readonly};
-	struct pk_status st = {0};
-	struct pk_store *s = NULL;
-
-	pk_limits_default(&o.limits);
-	if (access(db, R_OK) != 0 || pk_store_open(db, &o, &s, &st) != PK_OK) {
-		fprintf(stderr, "pkifs: %s: %s\n", db,
-			st.reason[0] ? st.reason : "cannot read");
-		return NULL;
-	}
-	return s;
+	return readonly ? cli_open_ro(db) : cli_open_rw(db);
 }
 
 /* Parse TIME into nanoseconds since the epoch; 0 when malformed. */
@@ -114,8 +98,26 @@ static int print_snapshot(void *ctx, const struct pk_snapshot *snap)
 	(void)ctx;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\tgen=%llu\n", snap->name, when, (unsigned long long)snap->gen);
+	pk_text_put(stdout, snap->name); /* as the log: a name cannot pose as another */
+	printf("\t%s\tgen=%llu\n", when, (unsigned long long)snap->gen);
 	return 0;
+}
+
+enum pk_err snapshot_take(struct pk_store *s, const struct pk_caller *c, const char *name,
+			  int64_t at_ns, struct pk_status *st)
+{
+	char path[300], why[160];
+	enum pk_err e;
+
+	if (!path_name_ok(name, why, sizeof(why)))
+		e = pk_fail(st, PK_E_NAME, "%s", why);
+	else
+		e = pk_snapshot_create(s, c, name, at_ns, st);
+	if (e == PK_OK)
+		return e;
+	snprintf(path, sizeof(path), "%s/%s", path_snapshot_dir, name);
+	pk_trust_refused(s, c, "snapshot", PK_F_ROOT, path, st);
+	return e;
 }
 
 /* create NAME [--at TIME] / delete NAME / list, on an open store. */
@@ -126,7 +128,7 @@ static int snapshot_action(struct pk_store *s, char **rest)
 	int64_t at = 0;
 	enum pk_err e;
 
-	self(&c);
+	cli_self(&c);
 	if (!strcmp(rest[0], "list") && !rest[1])
 		return pk_snapshot_list(s, print_snapshot, NULL) == PK_OK ? 0 : 1;
 	if (!rest[1] || (rest[2] && (strcmp(rest[0], "create") || strcmp(rest[2], "--at") ||
@@ -135,7 +137,7 @@ static int snapshot_action(struct pk_store *s, char **rest)
 	if (rest[2] && !(at = parse_time(rest[3])))
 		return fprintf(stderr, "pkifs: cannot read time %s\n", rest[3]), 2;
 	if (!strcmp(rest[0], "create"))
-		e = pk_snapshot_create(s, &c, rest[1], at, &st);
+		e = snapshot_take(s, &c, rest[1], at, &st);
 	else if (!strcmp(rest[0], "delete") && !rest[2])
 		e = pk_snapshot_delete(s, &c, rest[1], &st);
 	else
@@ -179,7 +181,7 @@ int cmd_restore(int argc, char **argv)
 		return fprintf(stderr, "%s", usage_restore), 2;
 	if (!(s = open_store(db, 0)))
 		return 1;
-	self(&c);
+	cli_self(&c);
 	rc = pk_snapshot_restore(s, &c, rest[0], &st) == PK_OK ? 0 : 1;
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);

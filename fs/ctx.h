@@ -17,10 +17,9 @@ struct handle {
 	size_t len;
 	int writer; /* opened for writing: its close commits and reports */
 	int isdir;  /* a directory handle: data is its path */
-	/* a directory listing's cursor: the offset of the last entry given and
-	 * the last stored name among them ("" before any) */
-	off_t dir_off;
-	char dir_last[256];
+	/* a directory listing's cursor: the names the last readdir gave, with
+	 * their offsets (dirfill.h) */
+	struct dir_marks *dir_marks;
 };
 
 extern struct pk_store *fs_store;
@@ -31,10 +30,12 @@ int fs_resolve_live(const char *path, struct node *n);
 /* Wall-clock time in nanoseconds (new files' mtime). */
 int64_t pk_now_wall(void);
 
-/* Refuse (logged, -EINVAL) a new name holding control characters. */
+/* Refuse (logged, -EINVAL) a new name path_name_ok refuses. */
 int fs_check_name(const char *op, const struct node *n);
 
-/* A new file or lock directory record at f/name, owned by the caller. */
+/* Attributes of a new file or lock directory, owned by the caller. */
+void fs_new_attr(struct pk_attr *a, mode_t mode);
+/* A new file record at f/name, owned by the caller. */
 struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode);
 
 /* Who is calling, from the FUSE request context. */

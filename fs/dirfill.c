@@ -1,10 +1,70 @@
 /*
  * dirfill.c: directory listings one kernel buffer at a time (dirfill.h).
  */
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dirfill.h"
+
+/* The names one readdir gave, each with its offset (ascending). */
+struct dir_marks {
+	size_t n, cap;
+	struct dir_mark {
+		off_t off;
+		size_t at; /* its name in names */
+	} * v;
+	char *names;
+	size_t used, size;
+};
+
+/* Copy the name given at offset off into out ("" if none was). */
+static void find_mark(const struct dir_marks *m, off_t off, char *out, size_t size)
+{
+	size_t lo = 0, hi = m ? m->n : 0;
+
+	out[0] = '\0';
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->v[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (m && lo < m->n && m->v[lo].off == off && strlen(m->names + m->v[lo].at) < size)
+		strcpy(out, m->names + m->v[lo].at);
+}
+
+/* Remember that name was given at off. A mark that cannot be kept (no
+ * memory) only makes a seek to it count from the first. */
+static void add_mark(struct handle *h, off_t off, const char *name)
+{
+	struct dir_marks *m = h->dir_marks;
+	size_t len = strlen(name) + 1;
+
+	if (!m && !(m = h->dir_marks = calloc(1, sizeof(*m))))
+		return;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct dir_mark *v = realloc(m->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		m->v = v;
+		m->cap = cap;
+	}
+	if (m->used + len > m->size) {
+		size_t size = m->size ? m->size * 2 : 4096;
+		char *names;
+		while (size < m->used + len)
+			size *= 2;
+		if (!(names = realloc(m->names, size)))
+			return;
+		m->names = names;
+		m->size = size;
+	}
+	memcpy(m->names + m->used, name, len);
+	m->v[m->n++] = (struct dir_mark){off, m->used};
+	m->used += len;
+}
 
 void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus, off_t off,
 		   struct handle *h)
@@ -15,11 +75,12 @@ void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus
 	d->plus = plus;
 	d->start = off;
 	d->h = h;
-	/* the next page goes on after the last name given; anything else (a
-	 * seek, a rewind) counts from the first */
-	if (off > 0 && h->dir_off == off)
-		snprintf(d->after, sizeof(d->after), "%s", h->dir_last);
-	h->dir_last[0] = '\0';
+	/* go on after the name at off, wherever in the last page it was;
+	 * anything else (a rewind, an old seek) counts from the first */
+	if (off > 0)
+		find_mark(h->dir_marks, off, d->after, sizeof(d->after));
+	if (h->dir_marks)
+		h->dir_marks->n = h->dir_marks->used = 0;
 }
 
 int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, int plus)
@@ -48,11 +109,17 @@ int dir_fill_stored(struct dir_fill *d, const char *name, const struct stat *st)
 {
 	if (dir_fill_emit(d, name, st, 1))
 		return 1;
-	snprintf(d->h->dir_last, sizeof(d->h->dir_last), "%s", name);
+	if (d->pos > d->start) /* given, not skipped by a count */
+		add_mark(d->h, d->pos, name);
 	return 0;
 }
 
-void dir_fill_done(struct dir_fill *d)
+void dir_fill_free(struct handle *h)
 {
-	d->h->dir_off = d->pos;
+	if (h->dir_marks) {
+		free(h->dir_marks->v);
+		free(h->dir_marks->names);
+		free(h->dir_marks);
+		h->dir_marks = NULL;
+	}
 }

@@ -4,9 +4,13 @@
  * Every entry is given with its offset, so libfuse neither buffers a whole
  * folder (100,000 names would cost the daemon megabytes) nor drops the
  * attributes that READDIRPLUS hands the kernel (each one a LOOKUP saved on
- * a scan). Stored names come in name order; a directory handle keeps the
- * last one given, so the next page goes on from there instead of counting
- * from the first (a seek, rarer, counts).
+ * a scan). After the fixed entries (".", "..", child folders) names come in
+ * name order, and a directory handle keeps the names the last readdir gave
+ * with their offsets: the next page goes on after the name at the offset
+ * the kernel asks for, whether it took the whole buffer or, its reader's
+ * buffer full, only part of it. Names that come or go meanwhile (a flood
+ * into rejected/, a file committed) never make a listing repeat or skip
+ * one that stayed. Only a seek to an older offset counts from the first.
  */
 #ifndef PKIFS_FS_DIRFILL_H
 #define PKIFS_FS_DIRFILL_H
@@ -24,18 +28,19 @@ struct dir_fill {
 	off_t pos;   /* offset of the last entry passed, given or skipped */
 	int full;    /* the kernel's buffer is full */
 	struct handle *h;
-	char after[sizeof(((struct handle *)0)->dir_last)]; /* resume after this name */
+	char after[256]; /* resume after this name ("": from the first) */
 };
 
 void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus, off_t off,
 		   struct handle *h);
 /* Pass one entry (plus: with attributes); 1 once the buffer is full. */
 int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, int plus);
-/* Before the stored names: the name to list after (NULL: from the first). */
+/* Before the names: the name to list after (NULL: from the first). */
 const char *dir_fill_resume(struct dir_fill *d);
-/* Pass one stored name (a pk_list_fn body); 1 once the buffer is full. */
+/* Pass one name, in name order (a pk_list_fn body); 1 once the buffer is
+ * full. */
 int dir_fill_stored(struct dir_fill *d, const char *name, const struct stat *st);
-/* After the listing: remember where it ended. */
-void dir_fill_done(struct dir_fill *d);
+/* Free what a directory handle kept of its listing. */
+void dir_fill_free(struct handle *h);
 
 #endif

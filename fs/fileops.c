@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "drop.h"
 #include "inval.h"
 #include "roops.h"
 #include "viewsink.h"
@@ -23,6 +24,19 @@ static size_t cap_of(enum pk_folder f)
 	if ((int)f >= PK_F_COUNT) /* a dropped write into a view */
 		return pk_store_limits(fs_store)->aux_max;
 	return pk_folder_max_size(pk_store_limits(fs_store), f);
+}
+
+/* Refuse (logged, -ENOSPC) what would take the bytes held for files being
+ * written past -o pending_max. */
+static int refuse_room(const char *op, enum pk_folder f, const char *name)
+{
+	size_t used, max, locks, locks_max;
+
+	pending_usage(&used, &max, &locks, &locks_max);
+	return fs_refuse(op, f, name, PK_E_NOSPC,
+			 "files being written hold %zu bytes, and -o pending_max=%zu "
+			 "allows no more until some are closed",
+			 used, max);
 }
 
 static int attach(struct fuse_file_info *fi, struct pending *p, char *data, size_t len)
@@ -56,10 +70,6 @@ int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EISDIR;
 	if ((rc = fs_check_name("create", &n)))
 		return rc;
-	if (cap_of(n.folder) == 0)
-		return fs_refuse("create", n.folder, n.name, PK_E_PERM,
-				 "%s/ holds only folders; put files in its certs/ or crl/",
-				 pk_folder_info(n.folder)->path);
 	p = fs_new_pending(n.folder, n.name, mode);
 	if (!p)
 		return -ENOMEM;
@@ -79,7 +89,7 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 	void *data = NULL;
 	size_t len = 0;
 	struct pending *p;
-	int trunc = (fi->flags & O_TRUNC) != 0;
+	int trunc = (fi->flags & O_TRUNC) != 0, rc;
 
 	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK) {
 		if (!like || !trunc)
@@ -96,11 +106,16 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 	if (trunc) {
 		free(data);
 		p->dirty = 1;
-	} else {
-		p->buf = data;
-		p->len = p->cap = len;
+	} else if (pending_adopt(p, data, len)) {
+		free(data);
+		pending_unlist(p);
+		pending_put(p);
+		return refuse_room("open", n->folder, n->name);
 	}
-	return attach(fi, p, NULL, 0);
+	rc = attach(fi, p, NULL, 0);
+	if (rc)
+		pending_unlist(p), pending_put(p);
+	return rc;
 }
 
 int fs_open(const char *path, struct fuse_file_info *fi)
@@ -127,7 +142,10 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 	if (p && !p->staged && !p->isdir && (fi->flags & O_TRUNC)) {
 		/* another writer's file: write a copy of our own, last close wins,
 		 * so two writers never interleave their bytes */
-		struct pk_attr like = p->attr;
+		struct pk_attr like;
+		pending_lock();
+		like = p->attr;
+		pending_unlock();
 		pending_put(p);
 		return open_for_write(&n, fi, &like);
 	}
@@ -137,7 +155,10 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 			pending_resize(p, 0, cap_of(n.folder));
 			pending_unlock();
 		}
-		return attach(fi, p, NULL, 0);
+		rc = attach(fi, p, NULL, 0);
+		if (rc)
+			pending_put(p);
+		return rc;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		rc = open_for_write(&n, fi, NULL);
@@ -174,12 +195,14 @@ int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 	return (int)n;
 }
 
-/* Mark p refused with err: invisible, reported once by flush. */
+/* Mark p refused with err: invisible, reported once by flush; its bytes
+ * are dropped at once, their room going back to other writers. */
 static void fail_pending(struct pending *p, int err)
 {
 	p->failed = 1;
 	p->err = err;
 	pending_unlist(p);
+	pending_drop_buf(p);
 }
 
 int fs_write(const char *path, const char *buf, size_t size, off_t off,
@@ -196,11 +219,13 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	pending_lock();
 	rc = pending_write(p, buf, size, (size_t)off, max);
 	pending_unlock();
-	if (rc == -EFBIG) {
+	if (rc == -EFBIG)
 		fs_refuse("write", p->folder, p->name, PK_E_TOO_BIG,
 			  "over the %zu byte cap of %s", max, pk_folder_info(p->folder)->path);
-		fail_pending(p, EFBIG);
-	}
+	else if (rc == -ENOSPC)
+		refuse_room("write", p->folder, p->name);
+	if (rc == -EFBIG || rc == -ENOSPC)
+		fail_pending(p, -rc);
 	return rc ? rc : (int)size;
 }
 
@@ -210,6 +235,8 @@ static int commit(struct pending *p)
 	struct pk_status st;
 	struct pk_caller c;
 	struct pk_file file;
+	enum pk_folder to;
+	unsigned flags = 0;
 	enum pk_err e;
 
 	fs_caller(&c);
@@ -219,7 +246,9 @@ static int commit(struct pending *p)
 	file.data = p->buf;
 	file.len = p->len;
 	file.attr = p->attr;
-	e = pk_trust_put(fs_store, &c, p->folder, p->name, &file, 0, &st);
+	e = drop_route(&c, "put", p->folder, p->name, p->buf, p->len, &to, &flags, &st);
+	if (e == PK_OK)
+		e = pk_trust_put(fs_store, &c, to, p->name, &file, flags, &st);
 	if (e == PK_OK)
 		p->dirty = 0;
 	pending_unlock();
@@ -231,6 +260,8 @@ static int commit(struct pending *p)
 		return fs_error("put", &st);
 	}
 	pending_unlist(p);
+	if (to != p->folder)
+		drop_forget(p->folder, p->name);
 	inval_wait(); /* the folder's mtime, evictions from rejected/ */
 	return 0;
 }
@@ -316,7 +347,7 @@ static int truncate_committed(struct node *n, off_t size)
 int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct handle *h = fs_handle(fi);
-	struct pending *p = h ? h->p : NULL;
+	struct pending *p = h ? h->p : NULL, *held = NULL;
 	struct node n;
 	int rc;
 
@@ -328,13 +359,23 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		rc = fs_resolve_live(path, &n);
 		if (rc || n.type != NODE_NAME)
 			return rc ? rc : -EISDIR;
-		p = pending_get(n.folder, n.name);
+		/* a file being written: our reference keeps it alive until we are
+		 * done, though its writer may close it and unlink take it away */
+		p = held = pending_get(n.folder, n.name);
 		if (!p)
 			return truncate_committed(&n, size);
-		pending_put(p); /* the table keeps it alive */
 	}
 	pending_lock();
 	rc = pending_resize(p, (size_t)size, cap_of(p->folder));
+	/* ftruncate through a writer's descriptor changes the content as a
+	 * write does: its close commits (and reports) instead of the release,
+	 * which comes after close(2) has returned */
+	if (rc == 0 && !held)
+		p->written = 1;
 	pending_unlock();
+	if (rc == -ENOSPC)
+		rc = refuse_room("truncate", p->folder, p->name);
+	if (held)
+		pending_put(held);
 	return rc;
 }

@@ -218,7 +218,7 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	if (f == PK_F_REJECTED)
 		snprintf(alias, sizeof(alias), "/rejected/certs%s%s", name ? "/" : "",
 			 name ? name : "");
-	else if (f == PK_F_ISSUERS_CERTS || f == PK_F_ISSUERS_CRL)
+	else if (f == PK_F_ISSUERS || f == PK_F_ISSUERS_CERTS || f == PK_F_ISSUERS_CRL)
 		snprintf(alias, sizeof(alias), "/issuer%s", path + strlen("/issuers"));
 	else
 		return;

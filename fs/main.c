@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_check.h"
+#include "cli_inventory.h"
 #include "cli_snapshot.h"
 #include "mount.h"
 #include "pkifs/audit.h"
@@ -28,6 +30,13 @@ static const char usage_main[] =
 	"  snapshot --db FILE list|create NAME [--at TIME]|delete NAME\n"
 	"  restore --db FILE NAME                              live tree := snapshot\n"
 	"  backup --db FILE OUT.db                             consistent copy of the store\n"
+	"  check --db FILE [--json] [--repair]                 verify the store's invariants\n"
+	"  list [--db FILE|MOUNT] [FOLDER...] [--json]         the certificate table\n"
+	"  show [--db FILE|MOUNT] PATH|THUMBPRINT [--json]     one object in full\n"
+	"  expiring [--db FILE|MOUNT] [--within DUR] [--json]  what expires (exit 1 if any)\n"
+	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
+	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
+	"  own create|renew|import [--db FILE|MOUNT] ...       own certificates and keys\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -43,6 +52,8 @@ static const char usage_mount[] =
 	"  -o cert_max=BYTES   certificate and key size cap (default 65536)\n"
 	"  -o crl_max=BYTES    CRL size cap (default 16777216)\n"
 	"  -o aux_max=BYTES    cap of other files at the root and in own/ (1 MiB)\n"
+	"  -o pending_max=BYTES  bytes of all files being written (RAM/8, <= 128 MiB)\n"
+	"  -o max_locks=N      lock directories (NAME.lock) at once (10000)\n"
 	"  -o capath=NAME|off  the OpenSSL CApath view directory (default capath)\n"
 	"  -o cafile=NAME|off  the PEM bundle view file (default cafile.pem)\n"
 	"  -o trust_group=GROUP  members may change trust (trusted/, issuers/,\n"
@@ -84,6 +95,17 @@ static char *absolute(const char *path)
 	free(copy);
 	free(copy2);
 	return res;
+}
+
+/* Clear a stale pkifs mount at mp (its daemon was killed): until it is
+ * unmounted, stat of it fails with ENOTCONN or answers from a cache. */
+static int clear_stale(const char *mp)
+{
+	char *abs = absolute(mp);
+	int rc = abs ? mount_clear_stale(abs) : 0;
+
+	free(abs);
+	return rc;
 }
 
 /* Parse mount's arguments into o; 0, or 2 on a usage error. */
@@ -128,6 +150,8 @@ static int cmd_mount(int argc, char **argv)
 	rc = parse_mount(argc, argv, &o, &mp, &db);
 	if (rc)
 		return rc;
+	if (clear_stale(mp) != 0)
+		return 1;
 	if (!realpath(mp, mpabs)) {
 		fprintf(stderr, "pkifs: mountpoint %s: no such directory\n", mp);
 		return 1;
@@ -216,6 +240,20 @@ int main(int argc, char **argv)
 		return cmd_restore(argc - 1, argv + 1);
 	if (strcmp(argv[1], "backup") == 0)
 		return cmd_backup(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "expiring") == 0)
+		return cmd_expiring(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(argv[1], "own") == 0)
+		return cmd_own(argc - 1, argv + 1);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

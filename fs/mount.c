@@ -13,17 +13,21 @@
 #include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lockdir.h"
 #include "mount.h"
+#include "pkifs/check.h"
 #include "ops.h"
 #include "path.h"
 #include "pkifs/trust.h"
@@ -62,6 +66,46 @@ static int own_opt(struct mount_opts *o, const char *opt)
 		return 1;
 	}
 	return 0;
+}
+
+/* The daemon's memory caps: -o pending_max=BYTES, -o max_locks=N. 1 if it
+ * was one, -1 if its value is bad. */
+static int mem_opt(struct mount_opts *o, const char *opt)
+{
+	size_t *slot = strncmp(opt, "pending_max=", 12) == 0 ? &o->pending_max
+		       : strncmp(opt, "max_locks=", 10) == 0 ? &o->max_locks
+							     : NULL;
+	const char *v = slot ? strchr(opt, '=') + 1 : NULL;
+	unsigned long long n;
+	char *end;
+
+	if (!slot)
+		return 0;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end || end == v || *v == '-' || n == 0 || n > SIZE_MAX) {
+		fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
+		return -1;
+	}
+	*slot = (size_t)n;
+	return 1;
+}
+
+/* Default of -o pending_max: an eighth of the machine's memory, at most
+ * 128 MiB (eight CRLs at the 16 MiB cap written at once), and never less
+ * than one file at the largest size cap. */
+static size_t default_pending_max(const struct pk_limits *l)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	size_t max = (size_t)128 << 20, least = l->crl_max;
+
+	if (pages > 0 && page > 0 && (size_t)pages / 8 < max / (size_t)page)
+		max = (size_t)pages / 8 * (size_t)page;
+	if (l->cert_max > least)
+		least = l->cert_max;
+	if (l->aux_max > least)
+		least = l->aux_max;
+	return max > least ? max : least;
 }
 
 /* A duration: N with an optional unit s, m, h or d. -1 when malformed. */
@@ -185,6 +229,8 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = maint_opt(o, t);
 		if (own == 0)
 			own = group_opt(o, t);
+		if (own == 0)
+			own = mem_opt(o, t);
 		if (own < 0)
 			rc = -1;
 		else if (!own)
@@ -232,6 +278,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 		return -1;
 	}
 	grant_trust_group(s, o->trust_group); /* before the mount is usable */
+	pk_store_note_limits(s);	      /* for `pkifs check`; read-only: none */
 	pk_store_close(s);
 	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
 	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {
@@ -277,6 +324,8 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 		return 1;
 	}
 	fs_set_store(s);
+	pending_set_caps(o->pending_max ? o->pending_max : default_pending_max(&o->limits),
+			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
 	maint_start(s, &o->maint);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
@@ -354,26 +403,59 @@ static void wait_closed(const char *db)
 		close(fd);
 }
 
+/* Run fusermount3 -u [-z] mountpoint; 0 when it succeeded. */
+static int fusermount_u(const char *mountpoint, int lazy)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", mountpoint,
+			       (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", mountpoint, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return -1;
+	return 0;
+}
+
 int mount_umount(const char *mountpoint)
 {
 	char db[PATH_MAX];
-	int status;
-	pid_t pid;
 
 	if (mount_source(mountpoint, db, sizeof(db)) != 0) {
 		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
 		return 1;
 	}
-	pid = fork();
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", mountpoint, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
+	if (fusermount_u(mountpoint, 0) != 0) {
 		fprintf(stderr, "pkifs: fusermount3 -u %s failed\n", mountpoint);
 		return 1;
 	}
 	wait_closed(db);
+	return 0;
+}
+
+int mount_clear_stale(const char *mountpoint)
+{
+	char db[PATH_MAX];
+	struct statvfs sv;
+
+	/* statfs always asks the daemon; stat may answer from the kernel's cache */
+	if (mount_source(mountpoint, db, sizeof(db)) != 0 || statvfs(mountpoint, &sv) == 0 ||
+	    errno != ENOTCONN)
+		return 0;
+	fprintf(stderr,
+		"pkifs: %s is a stale pkifs mount (its daemon is gone); clearing it "
+		"with fusermount3 -u -z\n",
+		mountpoint);
+	if (fusermount_u(mountpoint, 1) != 0 || mount_source(mountpoint, db, sizeof(db)) == 0) {
+		fprintf(stderr, "pkifs: could not clear it; run: fusermount3 -u -z %s\n",
+			mountpoint);
+		return -1;
+	}
 	return 0;
 }

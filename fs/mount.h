@@ -15,6 +15,8 @@ struct mount_opts {
 	struct pk_limits limits;
 	struct maint_opts maint;
 	long trust_group;     /* -o trust_group=GROUP: gid that may change trust, or -1 */
+	size_t pending_max;   /* -o pending_max=BYTES: all files being written (0: default) */
+	size_t max_locks;     /* -o max_locks=N: lock directories at once (0: default) */
 	char fuse_opts[1024]; /* -o options passed on to libfuse */
 };
 
@@ -27,5 +29,9 @@ int mount_run(struct mount_opts *o);
 
 /* Unmount mountpoint and wait for its daemon to close the database. */
 int mount_umount(const char *mountpoint);
+
+/* A pkifs mount at mountpoint whose daemon is gone (listed, but statfs
+ * says ENOTCONN) is lazily unmounted, saying so on stderr. 0 when none is left. */
+int mount_clear_stale(const char *mountpoint);
 
 #endif

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_snapshot.h"
 #include "ctx.h"
+#include "drop.h"
+#include "lockdir.h"
 #include "roops.h"
 #include "viewsink.h"
 
@@ -44,6 +47,8 @@ int fs_unlink(const char *path)
 	if (rc == 0 && is_view(&n))
 		return sink_unlink(&n);
 	rc = resolve_name(path, &n);
+	if (rc == -EROFS)
+		return sink_refuse("unlink", &n);
 	if (rc)
 		return rc == -EBUSY ? -EISDIR : rc;
 	p = pending_get(n.folder, n.name);
@@ -67,12 +72,22 @@ int fs_unlink(const char *path)
 	return 0;
 }
 
+/* A refused rename: logged, and EPERM where EINVAL would make mv say "a
+ * subdirectory of itself" (pk_err_rename_errno). */
+static int rename_error(const struct pk_status *st)
+{
+	int rc = fs_error("rename", st);
+
+	return rc == -EIO ? rc : -pk_err_rename_errno(st->err);
+}
+
 /* Commit staged file p as to (folder/name): rsync's rename over. */
 static int rename_staged(struct pending *p, struct node *to, unsigned flags)
 {
 	struct pk_status st;
 	struct pk_caller c;
 	struct pk_file file;
+	enum pk_folder f;
 	enum pk_err e;
 
 	if (to->name[0] == '.' && !pk_store_lookup(fs_store, to->folder, to->name, NULL))
@@ -80,16 +95,20 @@ static int rename_staged(struct pending *p, struct node *to, unsigned flags)
 	if (to->name[0] == '.')
 		return pending_rename(p, to->folder, to->name);
 	fs_caller(&c);
+	flags = flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0;
 	pending_lock();
 	file.data = p->buf;
 	file.len = p->len;
 	file.attr = p->attr;
-	e = pk_trust_put(fs_store, &c, to->folder, to->name, &file,
-			 flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st);
+	e = drop_route(&c, "put", to->folder, to->name, p->buf, p->len, &f, &flags, &st);
+	if (e == PK_OK)
+		e = pk_trust_put(fs_store, &c, f, to->name, &file, flags, &st);
 	pending_unlock();
 	if (e != PK_OK)
 		return fs_error("put", &st);
 	pending_unlist(p);
+	if (f != to->folder)
+		drop_forget(to->folder, to->name);
 	return 0;
 }
 
@@ -107,27 +126,62 @@ static int rename_lockdir(struct pending *p, struct node *to)
 	return pending_rename(p, to->folder, to->name);
 }
 
+/* Move committed a to b as one trust operation; a file dropped into
+ * trusted/ or issuers/ is filed in its certs/ or crl/. */
+static int rename_committed(struct node *a, struct node *b, unsigned flags)
+{
+	struct pk_status st = {0};
+	struct pk_caller c;
+	enum pk_folder f;
+	unsigned fl = flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0;
+
+	fs_caller(&c);
+	if (drop_route_entry(&c, a->folder, a->name, b->folder, b->name, &f, &fl, &st) !=
+		    PK_OK ||
+	    pk_trust_rename(fs_store, &c, a->folder, a->name, f, b->name, fl, &st) != PK_OK)
+		return rename_error(&st);
+	if (f != b->folder)
+		drop_forget(b->folder, b->name); /* queued: the kernel holds our locks */
+	return 0;
+}
+
 /* Rename a file someone is writing: its committed version (if any) moves
  * as a trust operation, and the writer's bytes follow to the new name, where
  * its close commits them under that folder's rules (POSIX: the open file
  * moves with its name). */
 static int rename_writing(struct pending *p, struct node *a, struct node *b, unsigned flags)
 {
-	struct pk_status st;
-	struct pk_caller c;
+	int rc = 0;
 
-	fs_caller(&c);
-	if (pk_store_lookup(fs_store, a->folder, a->name, NULL) == PK_OK &&
-	    pk_trust_rename(fs_store, &c, a->folder, a->name, b->folder, b->name,
-			    flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st) != PK_OK)
-		return fs_error("rename", &st);
-	return pending_rename(p, b->folder, b->name);
+	if (pk_store_lookup(fs_store, a->folder, a->name, NULL) == PK_OK)
+		rc = rename_committed(a, b, flags);
+	return rc ? rc : pending_rename(p, b->folder, b->name);
+}
+
+/* Log a rename that fs/ refuses before the store is asked: a folder
+ * (EBUSY), or a read-only area (EROFS). */
+static int refuse_rename(const char *from, const char *to, int rc)
+{
+	if (rc == -EBUSY)
+		return fs_refuse("rename", PK_F_ROOT, from + 1, PK_E_BUSY,
+				 "the folders of a PKI tree cannot be renamed (to %.200s)",
+				 to + 1);
+	return fs_refuse("rename", PK_F_ROOT, from + 1, PK_E_READONLY,
+			 "snapshots and generated views are read-only (to %.200s)", to + 1);
+}
+
+/* A rename's new name: usable (path_name_ok), else EPERM (logged). */
+static int check_target(const struct node *b)
+{
+	char why[160];
+
+	if (path_name_ok(b->name, why, sizeof(why)))
+		return 0;
+	return fs_refuse("rename", b->folder, b->name, PK_E_PERM, "%s", why);
 }
 
 int fs_rename(const char *from, const char *to, unsigned int flags)
 {
-	struct pk_status st;
-	struct pk_caller c;
 	struct node a, b;
 	struct pending *p;
 	int rc = path_resolve(from, &a);
@@ -139,25 +193,22 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 	rc = resolve_name(from, &a);
 	if (!rc)
 		rc = resolve_name(to, &b);
+	if (rc == -EBUSY || rc == -EROFS)
+		return refuse_rename(from, to, rc);
 	if (rc)
 		return rc;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	if ((rc = fs_check_name("rename", &b)))
+	if ((rc = check_target(&b)))
 		return rc;
 	p = pending_get(a.folder, a.name);
-	if (p) {
-		rc = p->isdir	 ? rename_lockdir(p, &b)
-		     : p->staged ? rename_staged(p, &b, flags)
-				 : rename_writing(p, &a, &b, flags);
-		pending_put(p);
-		return rc;
-	}
-	fs_caller(&c);
-	if (pk_trust_rename(fs_store, &c, a.folder, a.name, b.folder, b.name,
-			    flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0, &st) != PK_OK)
-		return fs_error("rename", &st);
-	return 0;
+	if (!p)
+		return rename_committed(&a, &b, flags);
+	rc = p->isdir	 ? rename_lockdir(p, &b)
+	     : p->staged ? rename_staged(p, &b, flags)
+			 : rename_writing(p, &a, &b, flags);
+	pending_put(p);
+	return rc;
 }
 
 /* Does the name end in ".lock" (a stack's lock directory)? */
@@ -168,6 +219,18 @@ static int is_lock_name(const char *name)
 	return len > 5 && strcmp(name + len - 5, ".lock") == 0;
 }
 
+/* mkdir snapshot/NAME: take a snapshot (a refusal is audited). */
+static int mkdir_snapshot(const struct node *n)
+{
+	struct pk_status st = {0};
+	struct pk_caller c;
+
+	fs_caller(&c);
+	if (snapshot_take(fs_store, &c, n->snap, 0, &st) != PK_OK)
+		return fs_error("snapshot", &st);
+	return 0;
+}
+
 int fs_mkdir(const char *path, mode_t mode)
 {
 	struct pending *p;
@@ -175,9 +238,11 @@ int fs_mkdir(const char *path, mode_t mode)
 	int rc = path_resolve(path, &n);
 
 	if (rc)
-		return rc;
+		return rc == -ENOENT ? lockdir_inside("mkdir", path) : rc;
+	if (n.area == AREA_SNAPSHOT && n.snap[0] && n.type == NODE_DIR && n.folder == PK_F_ROOT)
+		return mkdir_snapshot(&n);
 	if (n.area != AREA_LIVE)
-		return ro_mkdir(&n);
+		return (rc = ro_mkdir(&n)) == -EROFS ? sink_refuse("mkdir", &n) : rc;
 	if (n.type == NODE_DIR)
 		return -EEXIST;
 	p = pending_get(n.folder, n.name);
@@ -192,13 +257,7 @@ int fs_mkdir(const char *path, mode_t mode)
 		return fs_refuse("mkdir", n.folder, n.name, PK_E_PERM,
 				 "only lock directories (NAME.lock) can be made "
 				 "inside a PKI tree");
-	p = fs_new_pending(n.folder, n.name, mode);
-	if (!p)
-		return -ENOMEM;
-	p->isdir = 1;
-	p->staged = 0;
-	pending_put(p);
-	return 0;
+	return lockdir_make(&n, mode);
 }
 
 int fs_rmdir(const char *path)
@@ -210,7 +269,7 @@ int fs_rmdir(const char *path)
 	if (rc)
 		return rc;
 	if (n.area != AREA_LIVE)
-		return ro_rmdir(&n);
+		return (rc = ro_rmdir(&n)) == -EROFS ? sink_refuse("rmdir", &n) : rc;
 	if (n.type == NODE_DIR)
 		return fs_refuse("rmdir", n.folder, NULL, PK_E_PERM,
 				 "the folders of a PKI tree cannot be removed");

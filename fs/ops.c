@@ -14,21 +14,29 @@
 
 #include "ctx.h"
 #include "inval.h"
+#include "lockdir.h"
 #include "roops.h"
 #include "pkifs/view.h"
 
 struct pk_store *fs_store;
 
-struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode)
+void fs_new_attr(struct pk_attr *a, mode_t mode)
 {
 	struct fuse_context *fc = fuse_get_context();
-	struct pk_attr a = {0};
 
-	a.ino = pk_store_new_ino(fs_store);
-	a.mode = mode & 07777;
-	a.uid = fc->uid;
-	a.gid = fc->gid;
-	a.mtime_ns = a.ctime_ns = pk_now_wall();
+	memset(a, 0, sizeof(*a));
+	a->ino = pk_store_new_ino(fs_store);
+	a->mode = mode & 07777;
+	a->uid = fc->uid;
+	a->gid = fc->gid;
+	a->mtime_ns = a->ctime_ns = pk_now_wall();
+}
+
+struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode)
+{
+	struct pk_attr a;
+
+	fs_new_attr(&a, mode);
 	return pending_new(f, name, &a);
 }
 
@@ -86,17 +94,18 @@ int fs_resolve_live(const char *path, struct node *n)
 {
 	int rc = path_resolve(path, n);
 
+	if (rc == -ENOENT) /* only a new name gets here (the kernel looked) */
+		return lockdir_inside("create", path);
 	return rc == 0 && n->area != AREA_LIVE ? -EROFS : rc;
 }
 
 int fs_check_name(const char *op, const struct node *n)
 {
-	for (const unsigned char *c = (const unsigned char *)n->name; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return fs_refuse(op, n->folder, NULL, PK_E_NAME,
-					 "names cannot hold control characters (byte 0x%02x)",
-					 *c);
-	return 0;
+	char why[160];
+
+	if (path_name_ok(n->name, why, sizeof(why)))
+		return 0;
+	return fs_refuse(op, n->folder, n->name, PK_E_NAME, "%s", why);
 }
 
 int fs_error(const char *op, const struct pk_status *st)
@@ -183,25 +192,99 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int fill_entry(void *ctx, const char *name, const struct pk_attr *a)
+/* A live folder's names: the stored ones merged, in name order, with the
+ * lock directories and the files written but not committed yet (a touch
+ * whose release is still on its way), a batch of those at a time. The
+ * pending table is never locked inside the store's listing (commits lock
+ * them the other way round): a new batch stops the listing, and it goes on
+ * after the last name passed. */
+struct merge {
+	struct dir_fill *d;
+	enum pk_folder folder;
+	struct pending_name *v;
+	size_t n, i;
+	int more;	/* pending names after v's last */
+	int refill;	/* the listing stopped for the next batch */
+	char last[256]; /* the last name passed ("": none yet) */
+};
+
+#define MERGE_BATCH 64
+
+/* Pass one name; 1 once the buffer is full. */
+static int pass(struct merge *m, const char *name, const struct pk_attr *a, int isdir)
 {
 	struct stat st;
 
-	fs_stat(&st, a, 0);
-	return dir_fill_stored(ctx, name, &st);
+	fs_stat(&st, a, isdir);
+	if (dir_fill_stored(m->d, name, &st))
+		return 1;
+	snprintf(m->last, sizeof(m->last), "%s", name);
+	return 0;
 }
 
-/* A lock directory, or a file created but not committed yet (touch whose
- * release is still on its way). */
-static void fill_pending(void *ctx, struct pending *p)
+/* Pass the pending names before `before` (NULL: all of this batch); a
+ * name also stored is passed once, as stored. 1 once the buffer is full,
+ * 2 when the batch ran out and more are pending. */
+static int give_pending(struct merge *m, const char *before)
 {
-	struct stat st;
+	while (m->i < m->n) {
+		const struct pending_name *q = &m->v[m->i];
+		int cmp = before ? strcmp(q->name, before) : -1;
+		if (cmp > 0)
+			return 0;
+		m->i++;
+		if (cmp < 0 && pass(m, q->name, &q->attr, q->isdir))
+			return 1;
+	}
+	return m->more ? 2 : 0;
+}
 
-	if (!p->isdir && (!p->dirty || p->failed ||
-			  pk_store_lookup(fs_store, p->folder, p->name, NULL) == PK_OK))
-		return;
-	fs_stat(&st, &p->attr, p->isdir);
-	dir_fill_emit(ctx, p->name, &st, 1);
+/* The next batch of pending names, after the last one of this batch. */
+static void refill(struct merge *m)
+{
+	char last[sizeof(m->v->name)];
+
+	memcpy(last, m->v[m->n - 1].name, sizeof(last));
+	m->n = pending_names_after(m->folder, last, m->v, MERGE_BATCH, &m->more);
+	m->i = 0;
+}
+
+/* A stored name (a pk_list_fn): the pending names before it, then it. */
+static int fill_entry(void *ctx, const char *name, const struct pk_attr *a)
+{
+	struct merge *m = ctx;
+	int rc = give_pending(m, name);
+
+	if (rc == 2)
+		m->refill = 1;
+	return rc ? 1 : pass(m, name, a, 0);
+}
+
+/* The names of live folder f, after the resume point. */
+static int fill_names(struct dir_fill *d, enum pk_folder f)
+{
+	struct merge m = {.d = d, .folder = f};
+	const char *after = dir_fill_resume(d);
+	int rc = 0;
+
+	if (d->full || !(m.v = malloc(MERGE_BATCH * sizeof(*m.v))))
+		return d->full ? 0 : -ENOMEM;
+	snprintf(m.last, sizeof(m.last), "%s", after ? after : "");
+	m.n = pending_names_after(f, after, m.v, MERGE_BATCH, &m.more);
+	do {
+		m.refill = 0;
+		if (pk_store_list_after(fs_store, f, m.last[0] ? m.last : NULL, fill_entry,
+					&m) != PK_OK) {
+			rc = -EIO;
+			break;
+		}
+		if (m.refill)
+			refill(&m);
+	} while (m.refill);
+	while (rc == 0 && !d->full && give_pending(&m, NULL) == 2)
+		refill(&m);
+	free(m.v);
+	return rc;
 }
 
 /* ".", "..", and the fixed child folders of f. */
@@ -264,6 +347,7 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 	struct handle *h = fs_handle(fi);
 
 	(void)path;
+	dir_fill_free(h);
 	free(h->data);
 	free(h);
 	return 0;
@@ -282,16 +366,11 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	if (n.area != AREA_LIVE)
 		return ro_readdir(&n, &d);
 	if (n.type != NODE_DIR)
-		return name_attr(n.folder, n.name, &(struct stat){0}) ? -ENOENT : -ENOTDIR;
+		return lockdir_list(&n, &d);
 	fill_folders(&d, n.folder, n.via_alias);
 	if (n.folder == PK_F_ROOT)
 		fill_extras(&d);
-	pending_each(n.folder, fill_pending, &d);
-	if (!d.full && pk_store_list_after(fs_store, n.folder, dir_fill_resume(&d), fill_entry,
-					   &d) != PK_OK)
-		return -EIO;
-	dir_fill_done(&d);
-	return 0;
+	return fill_names(&d, n.folder);
 }
 
 static int fs_statfs(const char *path, struct statvfs *sv)

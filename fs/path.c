@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "path.h"
+#include "pkifs/audit.h"
 
 /* Aliases: other spellings of a folder that stacks use. */
 static const struct {
@@ -162,4 +163,31 @@ void path_format(char *buf, size_t size, enum pk_folder f, const char *name)
 	const char *dir = pk_folder_info(f)->path;
 
 	snprintf(buf, size, "/%s%s%s", dir, *dir && name ? "/" : "", name ? name : "");
+}
+
+int path_name_ok(const char *name, char *why, size_t size)
+{
+	uint32_t c;
+	int is_byte;
+
+	if (!pk_text_unsafe(name, &c, &is_byte))
+		return 1;
+	if (is_byte && (c < 0x20 || c == 0x7f))
+		snprintf(why, size, "names cannot hold control characters (byte 0x%02x)",
+			 (unsigned)c);
+	else if (is_byte)
+		snprintf(why, size, "names must be valid UTF-8 (byte 0x%02x is not)",
+			 (unsigned)c);
+	else if (c <= 0x9f)
+		snprintf(why, size, "names cannot hold control characters (U+%04X)",
+			 (unsigned)c);
+	else if (c == 0x2028 || c == 0x2029)
+		snprintf(why, size, "names cannot hold line or paragraph separators (U+%04X)",
+			 (unsigned)c);
+	else
+		snprintf(why, size,
+			 "names cannot hold bidirectional formatting characters (U+%04X): "
+			 "they make a name read as another",
+			 (unsigned)c);
+	return 0;
 }

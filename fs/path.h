@@ -56,6 +56,10 @@ struct dir_child {
 /* Fill out (room for PK_F_COUNT + 2) and return how many. */
 int path_children(enum pk_folder f, int via_alias, struct dir_child *out);
 
+/* Is name usable as a new name: valid UTF-8 without controls (C0, DEL, C1),
+ * line separators or bidirectional overrides? 0 with the reason in why. */
+int path_name_ok(const char *name, char *why, size_t size);
+
 /* "/trusted/certs/x" for (folder, name) into buf (name may be NULL). */
 void path_format(char *buf, size_t size, enum pk_folder f, const char *name);
 

@@ -9,6 +9,12 @@
  * unlinked. Lock directories (NAME.lock) live here too: they are process
  * locks, kept in memory and gone with the daemon, like the locks they model.
  * All records are guarded by one mutex; the caller holds references.
+ *
+ * Records are found through a hash table keyed by folder and name, and each
+ * folder keeps a list of its own for listings: no operation walks the
+ * records of other folders. Two caps bound the daemon's memory: the number
+ * of lock directories (-o max_locks) and the bytes buffered for all files
+ * being written together (-o pending_max); past either, ENOSPC.
  */
 #ifndef PKIFS_FS_PENDING_H
 #define PKIFS_FS_PENDING_H
@@ -19,7 +25,8 @@
 #include "pkifs/trust.h"
 
 struct pending {
-	struct pending *next;
+	struct pending *hnext;	       /* hash chain */
+	struct pending *fprev, *fnext; /* the folder's list */
 	enum pk_folder folder;
 	char *name;
 	struct pk_attr attr; /* ino, mode, uid, gid, mtime; size is len */
@@ -36,11 +43,21 @@ struct pending {
 	struct pk_caller who; /* who opened it, for the audit log */
 };
 
+/* The caps: bytes buffered across all records, lock directories. */
+void pending_set_caps(size_t bytes_max, size_t locks_max);
+/* What the caps allow and what is in use now (for refusal reasons). */
+void pending_usage(size_t *bytes, size_t *bytes_max, size_t *locks, size_t *locks_max);
+
 /* Find the listed record for folder/name and take a reference (or NULL). */
 struct pending *pending_get(enum pk_folder f, const char *name);
 
 /* A new listed record with one reference for the caller. */
 struct pending *pending_new(enum pk_folder f, const char *name, const struct pk_attr *a);
+
+/* A new listed lock directory with one reference for the caller; NULL with
+ * *err -EEXIST (the name is taken), -ENOSPC (max_locks reached), -ENOMEM. */
+struct pending *pending_new_lockdir(enum pk_folder f, const char *name, const struct pk_attr *a,
+				    int *err);
 
 /* Take it out of the table (lookups no longer see it). */
 void pending_unlist(struct pending *p);
@@ -57,10 +74,16 @@ void pending_release(struct pending *p);
 /* Drop a reference; the last one frees it. */
 void pending_put(struct pending *p);
 
-/* Write bytes at off, growing the buffer: 0, or -EFBIG past max, -ENOMEM. */
+/* Write bytes at off, growing the buffer (table locked): 0, or -EFBIG past
+ * max, -ENOSPC past pending_max, -ENOMEM. */
 int pending_write(struct pending *p, const void *data, size_t size, size_t off, size_t max);
-/* Truncate or extend with zeros. */
+/* Truncate or extend with zeros (table locked); errors as pending_write. */
 int pending_resize(struct pending *p, size_t size, size_t max);
+/* Give p the malloc'd bytes data as its content: 0, or -ENOSPC past
+ * pending_max (data is then the caller's still). */
+int pending_adopt(struct pending *p, void *data, size_t len);
+/* Free the bytes of a refused record (its room goes back to pending_max). */
+void pending_drop_buf(struct pending *p);
 
 /* Set the fields of a selected by which (PK_SET_*) on p. */
 void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which);
@@ -69,9 +92,17 @@ void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which
 void pending_lock(void);
 void pending_unlock(void);
 
-typedef void (*pending_fn)(void *ctx, struct pending *p);
-/* Call fn for each listed lock directory and each unstaged file of f not
- * yet committed (the table is locked while fn runs). */
-void pending_each(enum pk_folder f, pending_fn fn, void *ctx);
+/* A listed name, copied out of the table for a listing. */
+struct pending_name {
+	char name[256];
+	struct pk_attr attr; /* size is the bytes written so far */
+	int isdir;
+};
+
+/* The first (up to) max names of f after `after` (NULL: from the first), in
+ * name order (strcmp, as the store lists): lock directories and files not
+ * yet committed. *more is set when there are further ones. */
+size_t pending_names_after(enum pk_folder f, const char *after, struct pending_name *out,
+			   size_t max, int *more);
 
 #endif

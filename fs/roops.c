@@ -188,7 +188,6 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 	if (!d->full && pk_snapshot_entries_after(fs_store, &snap, n->folder,
 						  dir_fill_resume(d), fill_attr, &f) != PK_OK)
 		return -EIO;
-	dir_fill_done(d);
 	return 0;
 }
 
@@ -214,7 +213,7 @@ int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
 	enum pk_err e;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		return -EROFS;
+		return sink_refuse("open", n);
 	if (n->type == NODE_DIR)
 		return -EISDIR;
 	fi->noflush = 1; /* read-only: a close has nothing to commit */

@@ -3,12 +3,16 @@
  *
  * The views are generated, never stored, and a restore ignores them: an
  * `rsync -a` of a backup that holds capath/ and cafile.pem must not fail
- * the whole run on them. So inside the views a temporary file can be made,
- * written, given times and modes, and renamed over a view name, and view
- * names can be "removed" or touched — all without effect on the views,
- * which stay what the store makes them. Snapshots, by contrast, are EROFS.
+ * the whole run on them. So inside the views a temporary file (a dot-name,
+ * as rsync's .NAME.XXXXXX) can be made, written, given times and modes, and
+ * renamed over a view name, and view names can be "removed" or touched —
+ * all without effect on the views, which stay what the store makes them.
+ * Anything else is EROFS, logged: a new visible name in capath/ (`cp ca.pem
+ * capath/HASH.0`, the c_rehash habit, would otherwise trust nothing and say
+ * nothing), opening a view file for writing. Snapshots are EROFS too.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "ctx.h"
 #include "viewsink.h"
@@ -28,12 +32,34 @@ struct pending *sink_get(const struct node *n)
 	return pending_get(SINK_FOLDER, n->name);
 }
 
+/* Log op at n as an EROFS refusal, with the path and why it is read-only. */
+int sink_refuse(const char *op, const struct node *n)
+{
+	char path[600];
+
+	if (n->area == AREA_SNAPSHOT) {
+		const char *dir = n->folder == PK_F_NONE ? "" : pk_folder_info(n->folder)->path;
+		snprintf(path, sizeof(path), "%s/%s%s%s%s%s", path_snapshot_dir, n->snap,
+			 *dir ? "/" : "", dir, n->name ? "/" : "", n->name ? n->name : "");
+		return fs_refuse(op, PK_F_ROOT, path, PK_E_READONLY, "snapshots are read-only");
+	}
+	if (n->area == AREA_CAFILE)
+		return fs_refuse(op, PK_F_ROOT, path_cafile, PK_E_READONLY,
+				 "%s is generated from trusted/ and issuers/", path_cafile);
+	snprintf(path, sizeof(path), "%s%s%s", path_capath_dir, n->name ? "/" : "",
+		 n->name ? n->name : "");
+	return fs_refuse(op, PK_F_ROOT, path, PK_E_READONLY,
+			 "%s/ is generated from trusted/ and issuers/: put the certificate in "
+			 "trusted/certs (no c_rehash needed)",
+			 path_capath_dir);
+}
+
 int sink_create(const struct node *n, mode_t mode, struct pending **out)
 {
 	struct pending *p;
 
-	if (n->area != AREA_CAPATH || n->type != NODE_NAME)
-		return -EROFS;
+	if (n->area != AREA_CAPATH || n->type != NODE_NAME || n->name[0] != '.')
+		return sink_refuse("create", n);
 	p = fs_new_pending(SINK_FOLDER, n->name, mode);
 	if (!p)
 		return -ENOMEM;
@@ -61,9 +87,9 @@ static int drop(const struct node *from)
 
 int sink_rename(const struct node *from, const struct node *to)
 {
-	if (to->type != NODE_NAME)
-		return -EROFS;
-	return drop(from); /* a staged copy of a view: accepted, dropped */
+	if (to->type != NODE_NAME || drop(from) != 0)
+		return sink_refuse("rename", to);
+	return 0; /* a staged copy of a view: accepted, dropped */
 }
 
 int sink_unlink(const struct node *n)

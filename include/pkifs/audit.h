@@ -40,7 +40,18 @@ void pk_audit_defer(struct pk_store *s, const struct pk_audit_rec *r);
 enum pk_err pk_audit_append_deferred(struct pk_store *s);
 void pk_audit_deferred_done(struct pk_store *s);
 
-/* Print the last n rows (n <= 0: all), oldest first. */
+/* Print the last n rows (n <= 0: all), oldest first. Every text is printed
+ * escaped: a byte that is no part of valid UTF-8 and a C0 control or DEL as
+ * \xNN, a C1 control, U+2028/U+2029 and a bidirectional embedding, override
+ * or isolate (U+202A-U+202E, U+2066-U+2069) as \uNNNN, and '\' as "\\". */
 enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n);
+
+/* The first character of s that the log prints escaped (above), or NULL;
+ * *what is the byte (*is_byte: invalid UTF-8, or a C0 control or DEL) or
+ * the code point. Names holding one are refused. */
+const char *pk_text_unsafe(const char *s, uint32_t *what, int *is_byte);
+
+/* Write s to out escaped as the log prints it. */
+void pk_text_put(FILE *out, const char *s);
 
 #endif

@@ -67,14 +67,27 @@ const struct pk_folder_info *pk_folder_info(enum pk_folder f);
 /* The child folder of parent called leaf, or PK_F_NONE. */
 enum pk_folder pk_folder_child(enum pk_folder parent, const char *leaf);
 
-/* Largest file the folder accepts (0: it takes no files). */
+/* Largest file the folder accepts (for trusted/ and issuers/: the largest
+ * a file dropped into them may be, see pk_folder_route). */
 size_t pk_folder_max_size(const struct pk_limits *l, enum pk_folder f);
 
 /*
  * The checks that need only the parsed object: kind, CA flags, key mode.
- * Store-dependent checks (duplicates, a CRL's CA) are the trust layer's.
+ * Store-dependent checks (a CRL's CA, rejected/'s refresh) are the trust layer's.
  */
 enum pk_err pk_folder_check(enum pk_folder f, const struct pk_object *o, struct pk_status *st);
+
+/* An object kind in words ("a certificate", "a CRL"), for reasons. */
+const char *pk_kind_words(enum pk_kind k);
+
+/*
+ * Where a file written into f goes: f itself, but for trusted/ and issuers/,
+ * which hold only folders, its certs/ for a certificate and its crl/ for a
+ * CRL (the bytes are parsed to tell). Anything else dropped there is refused
+ * with the reason.
+ */
+enum pk_err pk_folder_route(enum pk_folder f, const void *data, size_t len, enum pk_folder *to,
+			    struct pk_status *st);
 
 /* Is a certificate folder (certs, rejected) whose entries carry thumbprints. */
 int pk_folder_holds_certs(enum pk_folder f);

@@ -18,7 +18,6 @@ enum pk_err {
 	PK_E_NO_ISSUER,	 /* no CA in the store can have signed it (ENOKEY) */
 	PK_E_BAD_SIG,	 /* a candidate CA exists but the signature fails (EKEYREJECTED) */
 	PK_E_TOO_BIG,	 /* over the folder's size cap (EFBIG) */
-	PK_E_DUPLICATE,	 /* the same certificate is already in the folder (EEXIST) */
 	PK_E_EXISTS,	 /* the name exists (EEXIST) */
 	PK_E_NOENT,	 /* no such entry (ENOENT) */
 	PK_E_PERM,	 /* refused by policy (EPERM) */
@@ -46,5 +45,11 @@ const char *pk_err_name(enum pk_err err);
 
 /* The errno that the FUSE boundary returns for err (positive). */
 int pk_err_errno(enum pk_err err);
+
+/* The same for a refused rename, so that mv prints something true: EPERM
+ * where pk_err_errno gives EINVAL, which mv reads as "a subdirectory of
+ * itself" (and first retries, as if renameat2's flags were unsupported), and
+ * for a duplicate, whose EEXIST mv reads as "cannot overwrite directory". */
+int pk_err_rename_errno(enum pk_err err);
 
 #endif

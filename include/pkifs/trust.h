@@ -27,11 +27,26 @@ struct pk_file {
 };
 
 #define PK_NOREPLACE 1u /* fail with PK_E_EXISTS when the name is taken */
+#define PK_DROPPED   2u /* dropped into the folder's parent (pk_folder_route): noted */
 
 /* Put file at f/name (replacing what is there unless PK_NOREPLACE). */
 enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
 			 const char *name, const struct pk_file *file, unsigned flags,
 			 struct pk_status *st);
+
+/* One put of several made together. */
+struct pk_put {
+	enum pk_folder folder;
+	const char *name;
+	const struct pk_file *file;
+	unsigned flags;
+};
+
+/* Put a, then b, in one transaction (an own certificate and its key): both
+ * or neither, each audited. */
+enum pk_err pk_trust_put_pair(struct pk_store *s, const struct pk_caller *c,
+			      const struct pk_put *a, const struct pk_put *b,
+			      struct pk_status *st);
 
 /* Move f1/n1 to f2/n2; the destination folder's rules apply. */
 enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,

@@ -48,6 +48,7 @@ class Mount:
         self.path = str(self.base / name)
         self.db = str(self.base / (name + ".db"))
         self.opts = opts
+        self.no_check = None  # a reason, for tests that damage the store on purpose
         self.asan_dir = self.base / "asan"
         self.asan_dir.mkdir(exist_ok=True)
         os.makedirs(self.path, exist_ok=True)
@@ -87,6 +88,12 @@ class Mount:
     def p(self, *parts):
         return os.path.join(self.path, *parts)
 
+    def check(self):
+        """pkifs check on the store: '' when clean, else what it printed."""
+        r = subprocess.run([BIN, "check", "--db", self.db], capture_output=True, text=True,
+                           env=self.env(), timeout=120)
+        return "" if r.returncode == 0 else f"exit {r.returncode}: {r.stdout}{r.stderr}"
+
     def sanitizer_reports(self):
         out = []
         for f in sorted(self.asan_dir.glob("*")):
@@ -119,12 +126,18 @@ def mount_factory(workdir):
         return m.mount()
 
     yield make
-    reports = []
+    reports, broken = [], []
     for m in made:
         m.cleanup()
+        # every test leaves a store that passes `pkifs check`
+        if m.no_check is None and os.path.exists(m.db):
+            found = m.check()
+            if found:
+                broken.append(f"{m.db}: {found}")
         # give a dying daemon a moment to write its report
         reports += m.sanitizer_reports()
     assert not reports, "daemon sanitizer report:\n" + "\n".join(reports)
+    assert not broken, "pkifs check after the test:\n" + "\n".join(broken)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ CASES = [
     ("oversized", "trusted/certs", "bad/big.der", errno.EFBIG, "cap"),
     ("text-in-rejected", "rejected", "bad/text.txt", errno.EBADMSG, "neither PEM nor DER"),
     ("key-in-rejected", "rejected", "app1.key.der", errno.EINVAL, "private key"),
-    ("file-in-trusted", "trusted", "root-ca.der", errno.EPERM, "holds only folders"),
+    ("key-in-trusted", "trusted", "app1.key.pkcs8.pem", errno.EINVAL, "holds only folders"),
 ]
 
 
@@ -59,12 +59,12 @@ def test_bad_input_refused(mnt, pki, case):
     assert re.search(words, refusals[-1]), refusals[-1]
 
 
-def test_duplicate_under_another_name(mnt, pki):
+def test_duplicate_under_another_name_is_kept_and_logged(mnt, pki):
     run("cp", pki / "leaf1.der", mnt.p("trusted/certs/first.der"))
     err = write_file(mnt.p("trusted/certs/second.pem"), (pki / "leaf1.pem").read_bytes())
-    assert err is not None and err.errno == errno.EEXIST
-    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["first.der"]
-    assert "already in trusted/certs as first.der" in mnt.log()
+    assert err is None
+    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["first.der", "second.pem"]
+    assert "also held as trusted/certs/first.der" in mnt.log()
 
 
 def test_cp_reports_the_refusal(mnt, pki):

@@ -60,6 +60,7 @@ def test_kill_9_during_import(mount_factory, pki, workdir):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         db.close()
         m.mount()
+        assert m.check() == "", f"round {rnd}: {m.check()}"
         for folder, name, data in acked:
             assert open(m.p(folder, name), "rb").read() == data, f"round {rnd}: {name} lost or damaged"
         expected = dict(files)

@@ -1,7 +1,7 @@
 """kill -9 at 100 random points during parallel imports, renames, removals
 and snapshot creation; after each remount: every acknowledged operation is
-there, nothing is half-applied, integrity_check is ok, and replaying the
-audit log gives exactly the tree on the mount."""
+there, nothing is half-applied, integrity_check is ok, `pkifs check` is
+clean, and replaying the audit log gives exactly the tree on the mount."""
 import os
 import random
 import signal
@@ -25,7 +25,7 @@ def replay(log):
         if " refused " in line:
             continue
         op, path = parts[2], parts[3]
-        if op == "put":
+        if op in ("put", "truncate"):
             live.add(path)
         elif op in ("remove", "evict"):
             live.discard(path)
@@ -120,6 +120,7 @@ def test_kill_9_at_random_points(mount_factory, workdir):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", f"round {rnd}"
         db.close()
         m.mount()
+        assert m.check() == "", f"round {rnd}: {m.check()}"
         on_mount = tree(m)
         # acknowledged imports are there and whole (unless removed since)
         for op, path in workers[0].acked:

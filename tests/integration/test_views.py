@@ -111,9 +111,10 @@ def test_views_cannot_be_changed_and_are_not_in_snapshots(mnt, pki):
         with pytest.raises(OSError) as e:
             bad()
         assert e.value.errno == errno.EROFS
-    # removals and new files are accepted and dropped (see the rsync test)
+    # removals and temporary files are accepted and dropped (see the rsync
+    # test); a new visible name is not (test_admin.py)
     os.unlink(mnt.p("capath", names[0]))
-    with open(mnt.p("capath", "00000000.0"), "wb") as f:
+    with open(mnt.p("capath", ".00000000.0.tmp"), "wb") as f:
         f.write(b"junk")
     assert sorted(os.listdir(mnt.p("capath"))) == names
     assert open(mnt.p("cafile.pem"), "rb").read() == bundle

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pkifs/snapshot.h"
+#include "testpki.h"
 
 static const struct pk_caller me = {0, 0, 1, "unit"};
 static char dbpath[256];
@@ -33,21 +34,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static void rm_db(const char *path)
-{
-	char p[300];
-
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
-}
-
 static int teardown(void **state)
 {
 	pk_store_close(*state);
-	rm_db(dbpath);
+	test_rm_db(dbpath);
 	return 0;
 }
 
@@ -208,7 +198,7 @@ static void backup_is_a_store(void **state)
 	put(s, "x", "kept");
 	assert_int_equal(pk_snapshot_create(s, &me, "in-backup", 0, &st), PK_OK);
 	snprintf(path, sizeof(path), "%s.backup", dbpath);
-	rm_db(path);
+	test_rm_db(path);
 	assert_int_equal(pk_store_backup(s, path, &st), PK_OK);
 	assert_int_equal(pk_store_backup(s, path, &st), PK_E_EXISTS);
 	pk_limits_default(&o.limits);
@@ -216,7 +206,7 @@ static void backup_is_a_store(void **state)
 	assert_string_equal(v = at(copy, "in-backup", "x"), "kept");
 	free(v);
 	pk_store_close(copy);
-	rm_db(path);
+	test_rm_db(path);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* The test PKI directory. */
 static inline const char *test_pki_dir(void)
@@ -33,6 +34,18 @@ static inline void *test_pki_file(const char *name, size_t *len)
 	assert_int_equal(fread(buf, 1, *len, f), *len);
 	fclose(f);
 	return buf;
+}
+
+/* Remove a test store and its WAL files. */
+static inline void test_rm_db(const char *path)
+{
+	char p[4096];
+
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }
 
 #endif

@@ -1,0 +1,519 @@
+/*
+ * cli_inventory.c: `pkifs list`, `pkifs show`, `pkifs expiring`.
+ *
+ * Read-only views of a store for operators: a certificate table, one
+ * object in full, and what has expired or will. The store is named by
+ * --db FILE or by its mountpoint (or any path in the mount); it is opened
+ * read-only, so these run while a daemon writes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_inventory.h"
+#include "cli_util.h"
+#include "pkifs/audit.h"
+#include "pkifs/inventory.h"
+#include "pkifs/verify.h"
+
+static const char usage_list[] =
+	"usage: pkifs list [--db FILE | MOUNT] [FOLDER...] [--json]\n"
+	"\n"
+	"One row per certificate, CRL and key: path, kind (CA, leaf, self-signed,\n"
+	"CRL, key), subject CN, issuer CN, not-after (CRL: next update), days left,\n"
+	"SHA-1 thumbprint, OPC UA applicationUri, key type and size. FOLDER is a\n"
+	"folder of the tree (own, trusted, trusted/certs, issuers/crl, rejected...).\n"
+	"--json prints an array of objects (fields in the README).\n";
+
+static const char usage_show[] =
+	"usage: pkifs show [--db FILE | MOUNT] PATH|THUMBPRINT [--json]\n"
+	"\n"
+	"Everything about one certificate, CRL or key: names, serial, validity,\n"
+	"subject alternative names, key usage, extended key usage, basic\n"
+	"constraints, signature algorithm, key, SHA-1 and SHA-256 thumbprints,\n"
+	"every folder and snapshot that holds it, and its audit history. PATH is\n"
+	"trusted/certs/x.der or a path in the mount; THUMBPRINT is SHA-1 or SHA-256\n"
+	"hex.\n";
+
+static const char usage_expiring[] =
+	"usage: pkifs expiring [--db FILE | MOUNT] [--within DUR] [--json]\n"
+	"\n"
+	"Certificates in own/, trusted/ and issuers/ that have expired or will\n"
+	"within DUR (default 30d; s, m, h, d), and CRLs whose next update has\n"
+	"passed or falls within it. Exit 1 if there are any, 0 if none, 2 when the\n"
+	"store cannot be read: fit for cron, systemd timers and monitoring.\n";
+
+/* A folder of the tree by its path as the user wrote it ("issuer/" too):
+ * the bits of the folders it is or holds. */
+static unsigned folder_mask(const char *arg)
+{
+	char want[256];
+	size_t n;
+	unsigned mask = 0;
+
+	snprintf(want, sizeof(want), "%s", arg);
+	n = strlen(want);
+	while (n && want[n - 1] == '/')
+		want[--n] = 0;
+	if (!strncmp(want, "issuer", 6) && want[6] != 's')
+		memmove(want + 7, want + 6, n - 5), want[6] = 's', n++;
+	if (!strcmp(want, "rejected/certs"))
+		want[8] = 0, n = 8;
+	for (int f = 0; f < PK_F_COUNT; f++) {
+		const char *p = pk_folder_info(f)->path;
+		if (!strcmp(p, want) || (!strncmp(p, want, n) && p[n] == '/'))
+			mask |= 1u << f;
+	}
+	return mask;
+}
+
+/* Days from now to t (negative: past). */
+static long days_left(int64_t t)
+{
+	int64_t d = t - (int64_t)time(NULL);
+
+	return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+/* t as 2026-11-24 (or 2026-11-24T21:00:00Z with full), "-" for none. */
+static const char *date(int64_t t, int full, char *buf, size_t size)
+{
+	time_t sec = (time_t)t;
+	struct tm tm;
+
+	if (!t)
+		return "-";
+	gmtime_r(&sec, &tm);
+	strftime(buf, size, full ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm);
+	return buf;
+}
+
+/* "trusted/certs/x.der" of an item. */
+static void item_path(const struct pk_item *it, char *buf, size_t size)
+{
+	const char *dir = pk_folder_info(it->folder)->path;
+
+	snprintf(buf, size, "%s%s%s", dir, *dir ? "/" : "", it->name);
+}
+
+/* The certificate table: columns, and the rows kept until widths are known. */
+enum { C_PATH, C_KIND, C_CN, C_ISSUER, C_AFTER, C_DAYS, C_SHA1, C_URI, C_KEY, NCOL };
+static const char *const heads[NCOL] = {"PATH", "KIND",	 "SUBJECT CN", "ISSUER CN", "NOT AFTER",
+					"DAYS", "SHA-1", "URI",	       "KEY"};
+
+struct table {
+	char *(*rows)[NCOL];
+	size_t n, cap;
+	int json, first;
+	int64_t within; /* expiring: only items up to now + within (-1: all) */
+};
+
+/* The item as one JSON object. */
+static void json_item(const struct pk_item *it, const char *path)
+{
+	const struct pk_details *d = &it->d;
+	char b1[32], b2[32];
+
+	printf("  {\"path\": ");
+	cli_json_str(stdout, path);
+	printf(", \"folder\": ");
+	cli_json_str(stdout, pk_folder_info(it->folder)->path);
+	printf(", \"name\": ");
+	cli_json_str(stdout, it->name);
+	printf(", \"kind\": \"%s\", \"subject\": ", pk_details_kind(d));
+	cli_json_str(stdout, d->subject);
+	printf(", \"subject_cn\": ");
+	cli_json_str(stdout, d->subject_cn);
+	printf(", \"issuer_cn\": ");
+	cli_json_str(stdout, d->issuer_cn);
+	printf(", \"not_before\": \"%s\", \"not_after\": \"%s\", \"days_left\": ",
+	       date(d->not_before, 1, b1, sizeof(b1)), date(d->not_after, 1, b2, sizeof(b2)));
+	if (d->not_after)
+		printf("%ld", days_left(d->not_after));
+	else
+		printf("null");
+	printf(", \"sha1\": \"%s\", \"sha256\": \"%s\", \"application_uri\": ", d->sha1,
+	       d->sha256);
+	cli_json_str(stdout, d->uri);
+	printf(", \"key_type\": ");
+	cli_json_str(stdout, d->key_type);
+	printf(", \"key_bits\": %d, \"size\": %llu}", d->key_bits,
+	       (unsigned long long)it->attr.size);
+}
+
+/* s escaped as the log prints it (malloc'd), or a plain copy. */
+static char *escaped(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return strdup(s);
+	pk_text_put(f, s);
+	fclose(f);
+	return buf;
+}
+
+/* Keep one row of cells (copies, escaped). */
+static void keep_row(struct table *t, char *cells[NCOL])
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		void *r = realloc(t->rows, cap * sizeof(*t->rows));
+		if (!r)
+			return;
+		t->rows = r;
+		t->cap = cap;
+	}
+	for (int c = 0; c < NCOL; c++)
+		t->rows[t->n][c] = escaped(cells[c] ? cells[c] : "");
+	t->n++;
+}
+
+/* Collect an item as a table row or print it as JSON. */
+static int add_item(void *ctx, const struct pk_item *it)
+{
+	struct table *t = ctx;
+	const struct pk_details *d = &it->d;
+	char path[600], after[32], days[24] = "-", key[40] = "-";
+	char *cells[NCOL];
+
+	if (t->within >= 0 && (!d->not_after || d->not_after > (int64_t)time(NULL) + t->within))
+		return 0;
+	item_path(it, path, sizeof(path));
+	if (t->json) {
+		printf("%s\n", t->first ? "" : ",");
+		t->first = 0;
+		json_item(it, path);
+		return 0;
+	}
+	if (d->not_after)
+		snprintf(days, sizeof(days), "%ld", days_left(d->not_after));
+	if (d->key_type[0])
+		snprintf(key, sizeof(key), "%s%s%.0d", d->key_type,
+			 strncmp(d->key_type, "EC", 2) && d->key_bits ? " " : "",
+			 strncmp(d->key_type, "EC", 2) ? d->key_bits : 0);
+	cells[C_PATH] = path, cells[C_KIND] = (char *)pk_details_kind(d);
+	cells[C_CN] = (char *)d->subject_cn, cells[C_ISSUER] = (char *)d->issuer_cn;
+	cells[C_AFTER] = (char *)date(d->not_after, 0, after, sizeof(after));
+	cells[C_DAYS] = days, cells[C_SHA1] = (char *)d->sha1;
+	cells[C_URI] = (char *)d->uri, cells[C_KEY] = key;
+	keep_row(t, cells);
+	return 0;
+}
+
+/* Column widths that fit the terminal: the widest free-text column gives
+ * way first, down to 8. */
+static void fit(const struct table *t, int w[NCOL])
+{
+	struct winsize ws;
+	int total = 0, width = isatty(1) && !ioctl(1, TIOCGWINSZ, &ws) ? ws.ws_col : 0;
+
+	for (int c = 0; c < NCOL; c++) {
+		w[c] = (int)strlen(heads[c]);
+		for (size_t r = 0; r < t->n; r++)
+			if ((int)strlen(t->rows[r][c]) > w[c])
+				w[c] = (int)strlen(t->rows[r][c]);
+		total += w[c] + 2;
+	}
+	while (width > 0 && total > width) {
+		int widest = -1;
+		for (int c = 0; c < NCOL; c++)
+			if ((c == C_PATH || c == C_CN || c == C_ISSUER || c == C_URI) &&
+			    w[c] > 8 && (widest < 0 || w[c] > w[widest]))
+				widest = c;
+		if (widest < 0)
+			break;
+		w[widest]--, total--;
+	}
+}
+
+/* Print one row, cutting cells to their width ("~" marks a cut). */
+static void print_row(const char *const cells[NCOL], const int w[NCOL])
+{
+	for (int c = 0; c < NCOL; c++) {
+		int len = (int)strlen(cells[c]), cut = len > w[c], last = c + 1 == NCOL;
+		int pad = last ? 0 : cut ? w[c] - 1 : w[c];
+		printf("%-*.*s%s%s", pad, cut ? w[c] - 1 : w[c], cells[c], cut ? "~" : "",
+		       last ? "\n" : "  ");
+	}
+}
+
+/* Print the kept rows under their heads, then free them. */
+static void print_table(struct table *t)
+{
+	int w[NCOL];
+
+	fit(t, w);
+	if (t->n)
+		print_row(heads, w);
+	for (size_t r = 0; r < t->n; r++) {
+		print_row((const char *const *)t->rows[r], w);
+		for (int c = 0; c < NCOL; c++)
+			free(t->rows[r][c]);
+	}
+	free(t->rows);
+}
+
+/* Walk the items of mask into t; 0, or 2 when the store could not be read. */
+static int walk(const char *db, unsigned mask, struct table *t)
+{
+	struct pk_store *s = cli_open_ro(db);
+	enum pk_err e;
+
+	if (!s)
+		return 2;
+	if (t->json)
+		printf("[");
+	e = pk_inventory(s, mask, add_item, t);
+	pk_store_close(s);
+	if (t->json)
+		printf("%s]\n", t->first ? "" : "\n");
+	else
+		print_table(t);
+	if (e != PK_OK)
+		fprintf(stderr, "pkifs: %s: cannot read the store\n", db);
+	return e == PK_OK ? 0 : 2;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	struct cli_args a;
+	struct table t = {.within = -1, .first = 1};
+	unsigned mask = 0;
+	int rc = cli_parse(argc, argv, usage_list, &a);
+
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	for (int i = 0; i < a.n_rest; i++) {
+		unsigned m = folder_mask(a.rest[i]);
+		if (!m)
+			return fprintf(stderr, "pkifs: no folder %s in the tree\n", a.rest[i]),
+			       2;
+		mask |= m;
+	}
+	t.json = a.json;
+	return walk(a.db, mask, &t);
+}
+
+int cmd_expiring(int argc, char **argv)
+{
+	struct cli_args a;
+	struct table t = {.first = 1};
+	unsigned mask = 0;
+	int rc = cli_parse(argc, argv, usage_expiring, &a);
+
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (a.n_rest)
+		return fprintf(stderr, "%s", usage_expiring), 2;
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (f != PK_F_REJECTED && f != PK_F_OWN_PRIVATE)
+			mask |= 1u << f;
+	t.json = a.json;
+	t.within = a.within;
+	rc = walk(a.db, mask, &t);
+	if (rc)
+		return rc;
+	return t.json ? !t.first : t.n > 0;
+}
+
+/* Is text a SHA-1 or SHA-256 thumbprint in hex? */
+static int is_thumb(const char *text)
+{
+	size_t n = strspn(text, "0123456789abcdefABCDEF");
+
+	return !text[n] && (n == 40 || n == 64);
+}
+
+/* Split "issuer/certs/x.der" (relative to the tree) into folder and name;
+ * want (4096 bytes) keeps the name. 0, or -1 when it names no file. */
+static int split_path(const char *rel, char *want, enum pk_folder *f, const char **name)
+{
+	size_t best = 0;
+
+	snprintf(want, 4096, "%s", rel);
+	if (!strncmp(want, "issuer/", 7))
+		memmove(want + 7, want + 6, strlen(want + 6) + 1), want[6] = 's';
+	if (!strncmp(want, "rejected/certs/", 15))
+		memmove(want + 9, want + 15, strlen(want + 15) + 1);
+	*f = PK_F_ROOT;
+	for (int i = 1; i < PK_F_COUNT; i++) {
+		const char *p = pk_folder_info(i)->path;
+		size_t n = strlen(p);
+		if (n > best && !strncmp(want, p, n) && want[n] == '/')
+			best = n, *f = (enum pk_folder)i;
+	}
+	*name = want + (best ? best + 1 : 0);
+	return **name && !strchr(*name, '/') ? 0 : -1;
+}
+
+/* One "held in" line: live, or in a snapshot. */
+static void print_holder(void *ctx, const char *snapshot, enum pk_folder f, const char *name)
+{
+	const char *dir = pk_folder_info(f)->path;
+
+	printf("%-15s ", *(int *)ctx ? "held in:" : "");
+	if (snapshot) {
+		printf("snapshot/");
+		pk_text_put(stdout, snapshot);
+		putchar('/');
+	}
+	printf("%s%s", dir, *dir ? "/" : "");
+	pk_text_put(stdout, name);
+	putchar('\n');
+	*(int *)ctx = 0;
+}
+
+/* One history line from the audit log. */
+static void print_event(void *ctx, const struct pk_event *ev)
+{
+	time_t sec = (time_t)(ev->time_ns / 1000000000);
+	char when[32];
+	struct tm tm;
+
+	(void)ctx;
+	gmtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("  %s %-8s ", when, ev->op);
+	pk_text_put(stdout, ev->path ? ev->path : "-");
+	if (ev->path2) {
+		printf(" -> ");
+		pk_text_put(stdout, ev->path2);
+	}
+	printf(" uid=%lld cmd=", ev->uid);
+	pk_text_put(stdout, ev->comm ? ev->comm : "-");
+	printf(" %s%s", ev->outcome, ev->reason ? ": " : "");
+	pk_text_put(stdout, ev->reason ? ev->reason : "");
+	putchar('\n');
+}
+
+/* The details of one item, a line each. */
+static void print_details(const struct pk_item *it)
+{
+	const struct pk_details *d = &it->d;
+	char path[600], b1[32], b2[32];
+
+	item_path(it, path, sizeof(path));
+	printf("%-15s ", "path:");
+	pk_text_put(stdout, path);
+	printf("\n%-15s %s\n", "kind:", pk_details_kind(d));
+	if (d->subject[0])
+		printf("%-15s %s\n", "subject:", d->subject);
+	if (d->issuer[0])
+		printf("%-15s %s\n", "issuer:", d->issuer);
+	if (d->serial[0])
+		printf("%-15s %s\n", "serial:", d->serial);
+	if (d->not_before || d->not_after)
+		printf("%-15s %s\n%-15s %s (%ld days)\n",
+		       d->kind == PK_KIND_CRL ? "this update:" : "not before:",
+		       date(d->not_before, 1, b1, sizeof(b1)),
+		       d->kind == PK_KIND_CRL ? "next update:" : "not after:",
+		       date(d->not_after, 1, b2, sizeof(b2)), days_left(d->not_after));
+	if (d->kind == PK_KIND_CRL)
+		printf("%-15s %d\n", "revoked:", d->revoked_count);
+	if (d->sans[0])
+		printf("%-15s %s\n", "alt names:", d->sans);
+	if (d->key_usage[0])
+		printf("%-15s %s\n", "key usage:", d->key_usage);
+	if (d->ext_key_usage[0])
+		printf("%-15s %s\n", "ext key usage:", d->ext_key_usage);
+	if (d->kind == PK_KIND_CERT)
+		printf("%-15s %s\n", "CA:", d->is_ca ? "yes" : "no");
+	if (d->path_len >= 0)
+		printf("%-15s %d\n", "path length:", d->path_len);
+	if (d->sig_alg[0])
+		printf("%-15s %s\n", "signature:", d->sig_alg);
+	if (d->key_type[0])
+		printf("%-15s %s %d bits\n", "key:", d->key_type, d->key_bits);
+	if (d->encrypted)
+		printf("%-15s %s\n", "key:", "encrypted (needs a password)");
+	if (d->sha1[0])
+		printf("%-15s %s\n%-15s %s\n", "sha1:", d->sha1, "sha256:", d->sha256);
+}
+
+/* Find what arg names in the store at db; 0, 1 not found, 2 error. */
+static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_item *it,
+		     char *buf)
+{
+	char want[4096];
+	const char *arg = a->rest[0], *name;
+
+	enum pk_folder f;
+	enum pk_err e;
+
+	if (is_thumb(arg)) {
+		e = pk_inventory_find(s, arg, it, buf, 256);
+	} else {
+		if (split_path(arg, want, &f, &name) != 0)
+			return fprintf(stderr, "pkifs: %s names no file of the tree\n",
+				       a->rest[0]),
+			       1;
+		e = pk_inventory_get(s, f, name, it, buf, 256);
+	}
+	if (e == PK_E_NOENT)
+		fprintf(stderr, "pkifs: no certificate, CRL or key %s in the store\n",
+			a->rest[0]);
+	return e == PK_OK ? 0 : e == PK_E_NOENT ? 1 : 2;
+}
+
+/* The chain the store builds for a certificate and its revocation status,
+ * as `pkifs verify` finds them. */
+static void print_validation(struct pk_store *s, const struct pk_item *it)
+{
+	struct pk_verify_opts o = {PK_AS_ANY, 0};
+	struct pk_verify_result r = {0};
+	struct pk_status st = {0};
+	struct pk_attr a;
+	void *data = NULL;
+	size_t len = 0;
+	static const char *const words[] = {"-", "ok", "FAIL", "unknown"};
+
+	if (pk_store_read(s, it->folder, it->name, &data, &len, &a) == PK_OK &&
+	    pk_verify(s, data, len, &o, &r, &st) == PK_OK) {
+		printf("%-15s %s\n", "chain:", r.chain[0] ? r.chain : "-");
+		printf("%-15s %s: %s\n", "revocation:", words[r.step[PK_VS_REVOCATION].verdict],
+		       r.step[PK_VS_REVOCATION].why);
+		printf("%-15s %s (pkifs verify tells why)\n",
+		       "would pass:", r.accepted ? "yes" : "no");
+	}
+	free(data);
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct cli_args a;
+	struct pk_item it;
+	char name[256];
+	struct pk_store *s;
+	int first = 1, rc = cli_parse(argc, argv, usage_show, &a);
+
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (a.n_rest != 1)
+		return fprintf(stderr, "%s", usage_show), 2;
+	s = cli_open_ro(a.db);
+	if (!s)
+		return 2;
+	rc = find_item(s, &a, &it, name);
+	if (rc == 0 && a.json) {
+		char path[600];
+		item_path(&it, path, sizeof(path));
+		json_item(&it, path);
+		printf("\n");
+	} else if (rc == 0) {
+		print_details(&it);
+		if (it.d.kind == PK_KIND_CERT)
+			print_validation(s, &it);
+		if (it.d.sha1[0] &&
+		    pk_inventory_holders(s, it.d.sha1, print_holder, &first) == PK_OK)
+			printf("history:\n");
+		if (it.d.sha1[0])
+			pk_inventory_history(s, it.d.sha1, print_event, NULL);
+	}
+	pk_store_close(s);
+	return rc;
+}
