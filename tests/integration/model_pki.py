@@ -121,10 +121,24 @@ def size_cap(folder):
     return CRL_MAX if folder in CRL_FOLDERS else CERT_MAX
 
 
+def route(folder, obj):
+    """(folder, errno): where obj written or moved into folder is filed.
+    trusted/ and issuers/ hold only folders: a certificate dropped there goes
+    to their certs/, a CRL to their crl/, anything else is refused."""
+    if folder not in CONTAINERS:
+        return folder, None
+    if obj.kind == "cert":
+        return folder + "/certs", None
+    if obj.kind == "crl":
+        return folder + "/crl", None
+    return folder, errno.EBADMSG if obj.kind in ("bad", "big") else errno.EINVAL
+
+
 def static_verdict(folder, obj):
     """errno of obj in folder from its bytes alone (None: acceptable)."""
-    if folder in CONTAINERS:
-        return errno.EPERM
+    folder, err = route(folder, obj)
+    if err is not None:
+        return err
     if len(obj.data) > size_cap(folder):
         return errno.EFBIG
     if folder in AUX or obj.kind == "empty":
@@ -176,7 +190,8 @@ class Model:
                    for k, e in self.files.items())
 
     def verdict(self, folder, obj):
-        """errno of committing obj into folder now (None: accepted)."""
+        """errno of committing obj into folder now (None: accepted); folder
+        is where route() filed it."""
         e = static_verdict(folder, obj)
         if e is not None or folder not in CRL_FOLDERS or obj.kind != "crl":
             return e
@@ -203,25 +218,35 @@ class Model:
                 del self.files[min(held, key=lambda k: self.files[k].when())]
                 self.evicted += 1
 
-    def put(self, folder, name, obj, new_mode):
-        """A file written (open/write/close, cp, truncate): errno or None."""
-        err = self.verdict(folder, obj)
+    def put(self, folder, name, obj, new_mode, wrote=True):
+        """A file written (open/write/close, cp, truncate): errno or None.
+        wrote: the writer wrote or truncated through its descriptor (an
+        empty file dropped into trusted/ is refused only at the last close,
+        which reports nothing, when it did not)."""
+        if folder in CONTAINERS and obj.kind == "empty" and not wrote:
+            return None
+        dropped = folder in CONTAINERS
+        folder, err = route(folder, obj)
+        err = err or self.verdict(folder, obj)
         if err is not None:
             return err
         old = self.files.get((folder, name))
-        self.place(folder, name, Entry(obj, old.mode if old else new_mode))
+        # a drop is a new file, whose mode replaces the one it lands on
+        self.place(folder, name, Entry(obj, old.mode if old and not dropped else new_mode))
         return None
 
     def rename(self, f1, n1, f2, n2):
+        """A refused rename answers EPERM where a write would be EINVAL."""
         src = self.files.get((f1, n1))
         if src is None:
             return errno.ENOENT
-        if (f1, n1) == (f2, n2):
+        f2, err = route(f2, src.obj)
+        if err is None and (f1, n1) == (f2, n2):
             return None
-        if f1 != f2:
+        if err is None and f1 != f2:
             err = self.verdict(f2, src.obj)
-            if err is not None:
-                return err
+        if err is not None:
+            return errno.EPERM if err == errno.EINVAL else err
         del self.files[(f1, n1)]
         self.place(f2, n2, src)
         return None

@@ -58,7 +58,7 @@ hows = st.sampled_from(["write", "ftruncate", "cp"])
 modes = st.sampled_from(["644", "600", "640", "444"])  # octal, as chmod takes them
 vias = st.sampled_from(["path", "fd-rdonly", "fd-wronly"])
 # (folder, object) pairs that the folder's rules may accept
-fitting = st.sampled_from([(f, o) for o in POOL for f in mp.FILE_FOLDERS
+fitting = st.sampled_from([(f, o) for o in POOL for f in mp.FILE_FOLDERS + mp.CONTAINERS
                            if mp.static_verdict(f, o) is None and o.kind != "empty"])
 
 
@@ -293,7 +293,8 @@ class PkiMachine(RuleBasedStateMachine):
         mode = int(mode, 8)
         path = self.p(folder, alias, name)
         new_mode = 0o644 if how == "cp" else mode & ~UMASK
-        want = self.model.put(folder, name, obj, new_mode)
+        wrote = bool(obj.data) or how == "ftruncate"
+        want = self.model.put(folder, name, obj, new_mode, wrote)
         if how == "cp":
             got = tool_errno(run_tool("cp", os.path.join(self.srcdir, src_name(obj)), path))
         else:
