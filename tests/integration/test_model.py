@@ -56,7 +56,7 @@ objs = st.sampled_from(POOL)
 certs = st.sampled_from([o for o in POOL if o.kind == "cert"])
 hows = st.sampled_from(["write", "ftruncate", "cp"])
 modes = st.sampled_from(["644", "600", "640", "444"])  # octal, as chmod takes them
-vias = st.sampled_from(["path", "fd-rdonly", "fd-wronly"])
+vias = st.sampled_from(["path", "fd-rdonly", "fd-wronly", "tool"])  # tool: chmod(1), touch(1)
 # (folder, object) pairs that the folder's rules may accept
 fitting = st.sampled_from([(f, o) for o in POOL for f in mp.FILE_FOLDERS + mp.CONTAINERS
                            if mp.static_verdict(f, o) is None and o.kind != "empty"])
@@ -131,6 +131,7 @@ def tool_errno(r):
 
 
 def os_errno(fn, *args):
+    """None if fn(*args) succeeds, else the errno it raised."""
     try:
         fn(*args)
     except OSError as e:
@@ -204,6 +205,7 @@ def scan_tree(root, live):
 
 
 def describe(files):
+    """A listing in short: {name: (size, mode, mtime)}."""
     return {n: (len(v[0]), oct(v[1]), v[2]) for n, v in sorted(files.items())}
 
 
@@ -267,16 +269,19 @@ class PkiMachine(RuleBasedStateMachine):
         assert not reports, "daemon sanitizer report:\n" + "\n".join(reports)
 
     def p(self, folder, alias, name=None):
+        """The path of folder (through its alias when alias), or of a name in it."""
         parts = [self.m.path, mp.spell(folder, alias)] + ([name] if name else [])
         return os.path.join(*[x for x in parts if x])
 
     def expect(self, want, got, what):
+        """The operation answered what the model predicted (None, or an errno)."""
         if VERBOSE:
             print(f"  {what}: {errname(got)}")
         STATS["refused"] += want is not None and want is not True
         assert got == want, f"{what}: got {errname(got)}, model says {errname(want)}"
 
     def log_lines(self):
+        """Rows in the audit log (pkifs log)."""
         return len(self.m.log().splitlines())
 
     def where(self, data, label):
@@ -287,6 +292,8 @@ class PkiMachine(RuleBasedStateMachine):
 
     # -- writing files --------------------------------------------------
     def put(self, folder, alias, name, obj, how, mode):
+        """Write obj as folder/name: open/write/close (O_TRUNC), open then
+        ftruncate then write, or cp; mode is the creat mode (octal text)."""
         mode = int(mode, 8)
         path = self.p(folder, alias, name)
         new_mode = 0o644 if how == "cp" else mode & ~UMASK
@@ -312,6 +319,7 @@ class PkiMachine(RuleBasedStateMachine):
     @rule(folder=targets, alias=st.booleans(), name=names, obj=objs, how=hows, mode=modes)
     @step
     def write(self, folder, alias, name, obj, how, mode):
+        """A write of any pool object anywhere (refusals included)."""
         self.put(folder, alias, name, obj, how, mode)
 
     @rule(fo=fitting, alias=st.booleans(), name=names, how=hows, mode=modes)
@@ -350,6 +358,7 @@ class PkiMachine(RuleBasedStateMachine):
     @rule(data=st.data(), alias=st.booleans())
     @step
     def truncate_to_zero(self, data, alias):
+        """truncate -s 0 (a new name: an empty file)."""
         folder, name = self.where(data, "file")
         path = self.p(folder, alias, name)
         want = self.model.put(folder, name, EMPTY, 0o666 & ~UMASK)
@@ -361,10 +370,12 @@ class PkiMachine(RuleBasedStateMachine):
           tool=st.sampled_from(["rename", "mv"]))
     @step
     def move(self, data, a1, f2, a2, n2, tool):
+        """mv or rename(2) of a file (held, mostly) to any folder and name."""
         f1, n1 = self.where(data, "source")
         self.rename(f1, a1, n1, f2, a2, n2, tool)
 
     def rename(self, f1, a1, n1, f2, a2, n2, tool):
+        """rename(2) or mv from f1/n1 to f2/n2."""
         src, dst = self.p(f1, a1, n1), self.p(f2, a2, n2)
         want = self.model.rename(f1, n1, f2, n2)
         if tool == "mv" and (f1, n1) != (f2, n2):
@@ -376,6 +387,7 @@ class PkiMachine(RuleBasedStateMachine):
     @rule(data=st.data(), alias=st.booleans(), tool=st.sampled_from(["unlink", "rm"]))
     @step
     def remove(self, data, alias, tool):
+        """rm or unlink(2)."""
         folder, name = self.where(data, "file")
         path = self.p(folder, alias, name)
         want = self.model.remove(folder, name)
@@ -390,6 +402,8 @@ class PkiMachine(RuleBasedStateMachine):
           mode=st.sampled_from(["600", "644", "400", "640", "444", "700", "660"]), via=vias)
     @step
     def chmod(self, data, alias, mode, via):
+        """chmod by path or descriptor; to the mode a file has, a no-op that
+        leaves no row in the log."""
         mode = int(mode, 8)
         folder, name = self.where(data, "file")
         path = self.p(folder, alias, name)
@@ -397,7 +411,10 @@ class PkiMachine(RuleBasedStateMachine):
         same = old is not None and old.mode == mode
         before = self.log_lines() if same else 0
         want = self.model.chmod(folder, name, mode)
-        got = os_errno(by(via, path, lambda t: os.chmod(t, mode)))
+        if via == "tool":
+            got = tool_errno(run_tool("chmod", f"{mode:o}", path))
+        else:
+            got = os_errno(by(via, path, lambda t: os.chmod(t, mode)))
         self.expect(want, got, f"chmod 0o{mode:o} {path} by {via}")
         if same:
             after = self.log_lines()
@@ -408,12 +425,17 @@ class PkiMachine(RuleBasedStateMachine):
           secs=st.sampled_from([1_000_000_000, 1_500_000_000, 4_000_000_000, None]), via=vias)
     @step
     def touch(self, data, alias, secs, via):
+        """utimens by path or descriptor: a set time exactly, or now."""
         folder, name = self.where(data, "file")
         path = self.p(folder, alias, name)
         self.clock += 1
         ns = None if secs is None else secs * 1_000_000_000 + self.clock * 1_001
         want = self.model.touch(folder, name, ns)
-        if ns is None:
+        if via == "tool":  # touch -c: a missing file is no error, and not made
+            when = [] if ns is None else ["-d", f"@{ns // 10**9}.{ns % 10**9:09d}"]
+            got = tool_errno(run_tool("touch", "-c", *when, path))
+            want = None if want == errno.ENOENT else want
+        elif ns is None:
             got = os_errno(by(via, path, lambda t: os.utime(t)))
         else:
             got = os_errno(by(via, path, lambda t: os.utime(t, ns=(ns, ns))))
@@ -436,6 +458,7 @@ class PkiMachine(RuleBasedStateMachine):
             self.restore(name)
 
     def restore(self, name):
+        """pkifs restore while mounted; the mount must show it within RESTORE_WAIT."""
         want = self.model.restore(name)
         r = subprocess.run([BIN, "restore", "--db", self.m.db, name], capture_output=True,
                            text=True, timeout=60)
@@ -469,6 +492,7 @@ class PkiMachine(RuleBasedStateMachine):
     @invariant()
     @checked
     def mount_equals_model(self):
+        """After every step: the tree, the snapshots and pkifs check."""
         actual, problems = scan_tree(self.m.path, True)
         problems += diff(self.model.files, actual, record=True)
         snaps = set(os.listdir(os.path.join(self.m.path, "snapshot")))
@@ -483,22 +507,26 @@ class PkiMachine(RuleBasedStateMachine):
 
 
 def errname(e):
+    """EINVAL for 22; anything else as repr."""
     if isinstance(e, int) and not isinstance(e, bool):
         return errno.errorcode.get(e, str(e))
     return repr(e)
 
 
 def src_name(obj):
+    """The file name of obj's copy in the source folder that cp reads."""
     return obj.name.replace("/", "_")
 
 
 def run_tool(*cmd):
+    """Run a real tool; its CompletedProcess."""
     return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=60)
 
 
 def by(via, path, fn):
     """A call of fn on path itself, or on a descriptor opened read-only or
     write-only with nothing written (a stack's fchmod / futimens)."""
+    assert via != "tool"
     def call():
         if via == "path":
             return fn(path)
@@ -541,6 +569,7 @@ def release(m):
 
 
 def test_model_random_sequences(workdir):
+    """STEPS random steps in sequences of EXAMPLE_STEPS, each on a fresh mount."""
     assert POOL, f"no test PKI in {PKI} (make build/testpki/.done)"
     srcdir = workdir / "src"
     srcdir.mkdir()
