@@ -25,7 +25,8 @@ $(B)/.deps: scripts/install-deps.sh
 	@pkg-config --exists fuse3 && test -f /usr/include/sqlite3.h && \
 	  test -f /usr/include/openssl/x509.h && test -f /usr/include/cmocka.h && \
 	  test -x /usr/bin/fusermount3 && /usr/bin/python3 -c 'import pytest' 2>/dev/null && \
-	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null || scripts/install-deps.sh
+	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null && \
+	  command -v cpio >/dev/null || scripts/install-deps.sh
 	@touch $@
 deps: $(B)/.deps
 
