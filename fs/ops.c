@@ -299,8 +299,8 @@ static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via_alias)
 	if (via_alias)
 		a.ino = PATH_ALIAS_INO(a.ino);
 	fs_stat(&st, &a, 1);
-	dir_fill_emit(fc, ".", &st, 0);
-	dir_fill_emit(fc, "..", NULL, 0);
+	dir_fill_dots(fc, &st, 0,
+		      PK_FOLDER_INO(f == PK_F_ROOT ? f : pk_folder_info(f)->parent));
 	for (int i = 0; i < n; i++) {
 		pk_store_dir_attr(fs_store, kids[i].folder, &a);
 		if (kids[i].alias)
