@@ -215,6 +215,17 @@ static int view_opt(const char *opt)
 	return 1;
 }
 
+/* -o layout=node-opcua|part12|both: which spellings listings show. */
+static int layout_opt(const char *opt)
+{
+	if (strncmp(opt, "layout=", 7))
+		return 0;
+	if (path_layout_parse(opt + 7) == 0)
+		return 1;
+	fprintf(stderr, "pkifs: -o %s: node-opcua, part12 or both\n", opt);
+	return -1;
+}
+
 int mount_parse_opts(struct mount_opts *o, const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
@@ -231,6 +242,8 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = group_opt(o, t);
 		if (own == 0)
 			own = mem_opt(o, t);
+		if (own == 0)
+			own = layout_opt(t);
 		if (own < 0)
 			rc = -1;
 		else if (!own)

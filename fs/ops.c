@@ -370,7 +370,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	fill_folders(&d, n.folder, n.via_alias);
 	if (n.folder == PK_F_ROOT)
 		fill_extras(&d);
-	return fill_names(&d, n.folder);
+	return path_lists_names(n.folder, n.via_alias) ? fill_names(&d, n.folder) : 0;
 }
 
 static int fs_statfs(const char *path, struct statvfs *sv)

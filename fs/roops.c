@@ -184,8 +184,9 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(d, kids[i].name, &st, 1);
 	}
-	if (!d->full && pk_snapshot_entries_after(fs_store, &snap, n->folder,
-						  dir_fill_resume(d), fill_attr, &f) != PK_OK)
+	if (!d->full && path_lists_names(n->folder, n->via_alias) &&
+	    pk_snapshot_entries_after(fs_store, &snap, n->folder, dir_fill_resume(d), fill_attr,
+				      &f) != PK_OK)
 		return -EIO;
 	return 0;
 }
