@@ -61,6 +61,8 @@ static const char usage_mount[] =
 	"  -o retention=DUR    history kept for snapshots --at (default 30d)\n"
 	"  -o autosnapshot=DUR take snapshot auto-<time> every DUR (s/m/h/d; off)\n"
 	"  -o autosnapshot_keep=N  automatic snapshots kept (default 24)\n"
+	"  -o layout=node-opcua|part12|both  spelling listings show: issuers/ and\n"
+	"                      rejected/ (default), issuer/ and rejected/certs/, or both\n"
 	"  other -o options go to FUSE (allow_other is on when run as root)\n";
 
 static const char usage_umount[] =
