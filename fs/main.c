@@ -37,6 +37,8 @@ static const char usage_main[] =
 	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
 	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
 	"  own create|renew|import [--db FILE|MOUNT] ...       own certificates and keys\n"
+	"  SOURCE MOUNTPOINT [-o OPT,...]                      mount(8)'s form (fstab type "
+	"fuse.pkifs)\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -222,6 +224,24 @@ static int cmd_log(int argc, char **argv)
 	return 0;
 }
 
+/* mount(8)'s form, through mount.fuse3: pkifs SOURCE MOUNTPOINT [-o OPTS]
+ * is pkifs mount --db SOURCE MOUNTPOINT [-o OPTS]. */
+static int cmd_fstab(int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return 1;
+	v[0] = "mount";
+	v[1] = "--db";
+	for (int i = 1; i < argc; i++)
+		v[i + 1] = argv[i];
+	rc = cmd_mount(argc + 1, v);
+	free(v);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -256,6 +276,8 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "own") == 0)
 		return cmd_own(argc - 1, argv + 1);
+	if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-' && strchr(argv[1], '/'))
+		return cmd_fstab(argc, argv);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

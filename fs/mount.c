@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "pkifs/check.h"
 #include "ops.h"
 #include "path.h"
+#include "service.h"
 #include "pkifs/trust.h"
 
 /* Append "name" or "name=value" to the libfuse option list. */
@@ -246,7 +248,7 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = layout_opt(t);
 		if (own < 0)
 			rc = -1;
-		else if (!own)
+		else if (!own && !service_ignored_opt(t))
 			add_fuse_opt(o, t);
 	}
 	free(copy);
@@ -293,13 +295,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 	grant_trust_group(s, o->trust_group); /* before the mount is usable */
 	pk_store_note_limits(s);	      /* for `pkifs check`; read-only: none */
 	pk_store_close(s);
-	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
-	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "pkifs: database %s is in use by another pkifs daemon\n",
-			o->db);
-		return -1;
-	}
-	return 0;
+	return service_lock_db(o->db, lockfd);
 }
 
 /* Build libfuse's argument list from the options. */
@@ -343,14 +339,17 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	service_notify("READY=1");
 	rc = fuse_loop_mt(fuse, cfg);
+	service_notify("STOPPING=1");
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	fuse_unmount(fuse);
 	fuse_destroy(fuse);
 	maint_stop();
 	pk_store_close(s);
-	return rc ? 1 : 0;
+	/* libfuse ends the loop with the signal's number: a stop, not a failure */
+	return rc == 0 || rc == SIGTERM || rc == SIGINT ? 0 : 1;
 }
 
 int mount_run(struct mount_opts *o)
@@ -372,6 +371,7 @@ int mount_run(struct mount_opts *o)
 		fuse_unmount(fuse);
 		goto out_destroy;
 	}
+	service_signals();
 	rc = serve(fuse, o);
 	goto out_args;
 out_destroy:

@@ -1,0 +1,214 @@
+"""Running pkifs as a service: restarts, signals, sd_notify, mount(8)."""
+import fcntl
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import BIN, GENCERTS, REPO, is_mounted, run
+
+
+def wait_gone(pid, limit=30.0):
+    """Wait (bounded) until pid has exited; True if it has."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def wait_unlocked(db, limit=30.0):
+    """Wait (bounded) until no daemon holds db's lock; True once free."""
+    end = time.monotonic() + limit
+    with open(db, "rb") as f:
+        while time.monotonic() < end:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                time.sleep(0.02)
+    return False
+
+
+def daemon_of(m):
+    """Pid of the daemon serving mount m (found by its open database)."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{d}/fd")
+            exe = os.readlink(f"/proc/{d}/exe")
+        except OSError:
+            continue
+        if not exe.endswith("pkifs"):
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{d}/fd/{fd}") == m.db:
+                    return int(d)
+            except OSError:
+                pass
+    raise AssertionError(f"no daemon has {m.db} open")
+
+
+def test_restart_cycles_never_fail(mnt, pki):
+    """fusermount3 -u then mount at once, 50 times: no 'in use' refusal."""
+    run("cp", pki / "root-ca.der", mnt.p("trusted", "certs"))
+    waited = 0
+    for i in range(50):
+        run("fusermount3", "-u", mnt.path)
+        r = subprocess.run([BIN, "mount", "--db", mnt.db, mnt.path], capture_output=True,
+                           text=True, env=mnt.env(), timeout=30)
+        assert r.returncode == 0, f"cycle {i}: {r.stderr}"
+        waited += "waiting for the previous daemon" in r.stderr
+        assert os.path.exists(mnt.p("trusted", "certs", "root-ca.der"))
+    print(f"restart cycles that had to wait: {waited}/50")
+
+
+def test_second_daemon_still_refused(mnt, workdir):
+    """A daemon that serves the store still keeps others out (no waiting)."""
+    other = workdir / "other"
+    other.mkdir()
+    r = run(BIN, "mount", "--db", mnt.db, other, check=False)
+    assert r.returncode != 0
+    assert "in use by another pkifs daemon" in r.stderr
+    assert "waiting" not in r.stderr
+    assert not is_mounted(other)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_during_import(mount_factory, workdir, sig):
+    """A stop signal during a cp import: every file cp acknowledged is kept,
+    the mount is gone, the daemon has exited."""
+    src = workdir / "src"
+    src.mkdir()
+    run(GENCERTS, src, 400)
+    m = mount_factory()
+    pid = daemon_of(m)
+    dst = m.p("trusted", "certs")
+    script = 'for f in "$@"; do cp "$f" "$0/" && echo "$f" || exit 1; done'
+    names = sorted(str(p) for p in src.glob("cert-*.der"))
+    cp = subprocess.Popen(["sh", "-c", script, dst] + names, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+    acked = [cp.stdout.readline().strip() for _ in range(30)]
+    os.kill(pid, sig)
+    acked += [line.strip() for line in cp.stdout]
+    cp.wait(timeout=60)
+    assert wait_gone(pid), "daemon still running"
+    assert not is_mounted(m.path)
+    assert len(acked) < len(names), "the import finished before the signal"
+    m.mount()
+    for f in acked:
+        p = m.p("trusted", "certs", os.path.basename(f))
+        assert pathlib.Path(p).read_bytes() == pathlib.Path(f).read_bytes(), p
+
+
+def test_sighup_is_ignored(mnt, pki):
+    pid = daemon_of(mnt)
+    os.kill(pid, signal.SIGHUP)
+    run("cp", pki / "root-ca.der", mnt.p("trusted", "certs"))
+    assert is_mounted(mnt.path)
+    os.kill(pid, 0)  # still there
+    assert os.path.exists(mnt.p("trusted", "certs", "root-ca.der"))
+
+
+def notify_socket(workdir, abstract):
+    """A unix datagram socket to listen on, and NOTIFY_SOCKET's value for it."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if abstract:
+        name = f"pkifs-test-{uuid.uuid4().hex}"
+        s.bind("\0" + name)
+        value = "@" + name
+    else:
+        value = str(workdir / "notify.sock")
+        s.bind(value)
+    s.settimeout(30)
+    return s, value
+
+
+@pytest.mark.parametrize("abstract", [False, True])
+def test_sd_notify_ready_then_stopping(mount_factory, workdir, monkeypatch, abstract):
+    s, value = notify_socket(workdir, abstract)
+    try:
+        monkeypatch.setenv("NOTIFY_SOCKET", value)
+        m = mount_factory()
+        ready = s.recv(4096).decode().split("\n")
+        assert ready[0] == "READY=1"
+        assert ready[1] == f"MAINPID={daemon_of(m)}"
+        assert os.listdir(m.p("trusted"))  # usable when READY came
+        m.umount()
+        assert s.recv(4096).decode() == "STOPPING=1"
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def on_sh_path():
+    """The built binary as `pkifs` where mount.fuse3's sh finds it: mount(8)
+    drops PATH, so sh uses its default, which starts with /usr/local/sbin."""
+    link = pathlib.Path("/usr/local/sbin/pkifs")
+    if link.exists() or link.is_symlink():
+        pytest.skip(f"{link} exists; not replacing it")
+    link.symlink_to(BIN)
+    try:
+        yield link
+    finally:
+        link.unlink()
+
+
+def fstab_mount(workdir, opts):
+    """mount(8) with a private fstab holding one fuse.pkifs line."""
+    mp, db = workdir / "fm", workdir / "fm.db"
+    mp.mkdir()
+    fstab = workdir / "fstab"
+    fstab.write_text(f"{db} {mp} fuse.pkifs {opts} 0 0\n")
+    r = run("mount", "-T", fstab, mp, check=False)
+    return mp, db, r
+
+
+def fstab_umount(mp, db):
+    if is_mounted(mp):
+        r = run("umount", mp, check=False)
+        if is_mounted(mp):
+            run("fusermount3", "-u", "-z", mp, check=False)
+        assert r.returncode == 0, r.stderr
+    assert wait_unlocked(db)
+
+
+def test_fstab_mount_and_umount(workdir, pki, on_sh_path):
+    opts = "defaults,max_rejected=2,nofail,_netdev,noauto,x-systemd.after=x.service"
+    mp, db, r = fstab_mount(workdir, opts)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert is_mounted(mp)
+        run("cp", pki / "root-ca.der", mp / "trusted" / "certs")
+        (workdir / "leaves").mkdir()
+        run(GENCERTS, workdir / "leaves", 3)
+        for f in sorted((workdir / "leaves").glob("cert-*.der")):
+            run("cp", f, mp / "rejected")
+        kept = [n for n in os.listdir(mp / "rejected") if n.endswith(".der")]
+        assert len(kept) == 2  # max_rejected reached the daemon
+    finally:
+        fstab_umount(mp, db)
+    assert not is_mounted(mp)
+    r = run(BIN, "check", "--db", db, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_fstab_ro_mount(workdir, pki, on_sh_path):
+    mp, db, r = fstab_mount(workdir, "ro,nofail")
+    try:
+        assert r.returncode == 0, r.stderr
+        assert os.listdir(mp / "trusted")
+        c = run("cp", pki / "root-ca.der", mp / "trusted" / "certs", check=False)
+        assert c.returncode != 0 and "Read-only file system" in c.stderr
+    finally:
+        fstab_umount(mp, db)
