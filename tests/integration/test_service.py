@@ -212,3 +212,98 @@ def test_fstab_ro_mount(workdir, pki, on_sh_path):
         assert c.returncode != 0 and "Read-only file system" in c.stderr
     finally:
         fstab_umount(mp, db)
+
+
+UNIT = REPO / "dist" / "pkifs@.service"
+
+
+def unit_for(binary, workdir):
+    """The unit as `make install` writes it, its binary at `binary`."""
+    d = workdir / "units"
+    d.mkdir()
+    unit = d / "pkifs@test.service"
+    unit.write_text(UNIT.read_text().replace("/usr/bin/pkifs", str(binary)))
+    return unit
+
+
+def test_unit_verifies(workdir):
+    """systemd-analyze verify: no error, no warning (unknown keys are
+    warnings only, so stderr must be empty)."""
+    unit = unit_for(BIN, workdir)
+    r = run("systemd-analyze", "verify", "--man=no", unit, check=False)
+    assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+    # and verify does catch a broken unit
+    unit.write_text(unit.read_text().replace("Type=notify", "Type=notifyy"))
+    r = run("systemd-analyze", "verify", "--man=no", unit, check=False)
+    assert "notifyy" in r.stderr
+
+
+def unit_exec(workdir):
+    """ExecStart of the unit with /etc/pkifs/%i.conf's variables set, as
+    systemd would run it (one argument per ${VAR})."""
+    conf = {"DB": str(workdir / "unit.db"), "MOUNTPOINT": str(workdir / "unit"),
+            "OPTIONS": "max_rejected=4"}
+    line = next(ln for ln in UNIT.read_text().splitlines() if ln.startswith("ExecStart="))
+    argv = line.split("=", 1)[1].split()
+    argv = [conf[a[2:-1]] if a.startswith("${") else a for a in argv]
+    argv[0] = BIN
+    return argv, conf
+
+
+def test_unit_command_runs_as_notify_service(workdir, pki):
+    """The unit's command, run the way Type=notify runs it: in the
+    foreground, READY=1 with its own pid once usable, and a stop (SIGTERM)
+    that unmounts, says STOPPING=1 and exits 0."""
+    argv, conf = unit_exec(workdir)
+    os.makedirs(conf["MOUNTPOINT"])
+    s, value = notify_socket(workdir, True)
+    env = dict(os.environ, NOTIFY_SOCKET=value)
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert s.recv(4096).decode() == f"READY=1\nMAINPID={p.pid}"
+        assert is_mounted(conf["MOUNTPOINT"])
+        run("cp", pki / "root-ca.der", os.path.join(conf["MOUNTPOINT"], "trusted", "certs"))
+        p.send_signal(signal.SIGTERM)
+        assert s.recv(4096).decode() == "STOPPING=1"
+        assert p.wait(timeout=30) == 0
+        assert not is_mounted(conf["MOUNTPOINT"])
+    finally:
+        s.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if is_mounted(conf["MOUNTPOINT"]):
+            run("fusermount3", "-u", "-z", conf["MOUNTPOINT"], check=False)
+    r = run(BIN, "check", "--db", conf["DB"], check=False)
+    assert r.returncode == 0, r.stdout
+
+
+def test_make_install_and_uninstall(workdir):
+    dest = workdir / "dest"
+    env = dict(os.environ, MAKEFLAGS="")
+    run("make", "-C", REPO, "install", f"DESTDIR={dest}", "PREFIX=/usr", env=env)
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if not p.is_dir())
+    assert files == ["usr/bin/pkifs", "usr/lib/systemd/system/pkifs@.service",
+                     "usr/share/bash-completion/completions/pkifs",
+                     "usr/share/doc/pkifs/README.md", "usr/share/doc/pkifs/pkifs.conf.example",
+                     "usr/share/man/man8/pkifs.8"]
+    assert os.access(dest / "usr/bin/pkifs", os.X_OK)
+    unit = (dest / "usr/lib/systemd/system/pkifs@.service").read_text()
+    assert "ExecStart=/usr/bin/pkifs mount" in unit
+    run("make", "-C", REPO, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr", env=env)
+    left = [str(p) for p in dest.rglob("*") if not p.is_dir()]
+    assert left == []
+
+
+def test_man_page_lints_and_names_every_option():
+    page = REPO / "man" / "pkifs.8"
+    r = run("mandoc", "-T", "lint", "-W", "warning", page, check=False)
+    assert r.returncode == 0 and r.stdout + r.stderr == "", r.stdout + r.stderr
+    r = run("man", "--warnings", "-l", page, env=dict(os.environ, MANWIDTH="80"))
+    assert r.stderr == ""
+    text = r.stdout
+    for cmd in ("mount", "umount", "log", "snapshot", "restore", "backup", "check"):
+        assert f"pkifs {cmd}" in text
+    usage = run(BIN, "mount", "--help").stdout
+    for opt in [w.split("=")[0] for w in usage.split() if "=" in w and w[0].isalpha()]:
+        assert opt + "=" in text, opt
