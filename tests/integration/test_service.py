@@ -307,3 +307,51 @@ def test_man_page_lints_and_names_every_option():
     usage = run(BIN, "mount", "--help").stdout
     for opt in [w.split("=")[0] for w in usage.split() if "=" in w and w[0].isalpha()]:
         assert opt + "=" in text, opt
+
+
+def installed(pkg):
+    r = run("dpkg-query", "-W", "-f=${Status}", pkg, check=False)
+    return "install ok installed" in r.stdout
+
+
+@pytest.mark.slow
+def test_debian_package(workdir, pki):
+    """dpkg-buildpackage in a copy of the tree, lintian, dpkg -i, use the
+    installed command (also through mount(8)), dpkg --purge."""
+    if installed("pkifs"):
+        pytest.skip("a pkifs package is installed already; not replacing it")
+    src = workdir / "src" / "pkifs"
+    files = run("git", "-C", REPO, "ls-files", "--cached", "--others", "--exclude-standard",
+                "-z").stdout.split("\0")
+    for f in filter(None, files):
+        if (REPO / f).is_file():
+            (src / f).parent.mkdir(parents=True, exist_ok=True)
+            (src / f).write_bytes((REPO / f).read_bytes())
+            (src / f).chmod((REPO / f).stat().st_mode)
+    r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    deb = next((workdir / "src").glob("pkifs_*_*.deb"))
+    lint = run("lintian", deb, check=False)
+    assert not [ln for ln in lint.stdout.splitlines() if ln.startswith("E:")], lint.stdout
+    try:
+        run("dpkg", "-i", deb)
+        assert run("/usr/bin/pkifs", "--version").stdout.startswith("pkifs ")
+        assert run("man", "-w", "pkifs").stdout.strip() == "/usr/share/man/man8/pkifs.8.gz"
+        unit = pathlib.Path("/lib/systemd/system/pkifs@.service")
+        assert "ExecStart=/usr/bin/pkifs mount" in unit.read_text()
+        inst = workdir / "pkifs@deb.service"
+        inst.write_text(unit.read_text())
+        v = run("systemd-analyze", "verify", inst, check=False)  # man:pkifs(8) resolves now
+        assert v.returncode == 0 and v.stderr.strip() == "", v.stderr
+        mp, db, r = fstab_mount(workdir, "defaults,nofail")  # sh finds /usr/bin/pkifs
+        try:
+            assert r.returncode == 0, r.stderr
+            run("cp", pki / "root-ca.der", mp / "trusted" / "certs")
+        finally:
+            fstab_umount(mp, db)
+        assert run("/usr/bin/pkifs", "check", "--db", db, check=False).returncode == 0
+    finally:
+        run("dpkg", "--purge", "pkifs", check=False)
+    assert not installed("pkifs")
+    assert not os.path.exists("/usr/bin/pkifs")
