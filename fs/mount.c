@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lockdir.h"
+#include "cli_log.h"
 #include "mount.h"
 #include "pkifs/check.h"
 #include "ops.h"
@@ -336,6 +337,7 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 	pending_set_caps(o->pending_max ? o->pending_max : default_pending_max(&o->limits),
 			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
 	maint_start(s, &o->maint);
+	daemonlog_start(s, o->foreground);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
@@ -347,6 +349,7 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 	fuse_unmount(fuse);
 	fuse_destroy(fuse);
 	maint_stop();
+	daemonlog_stop();
 	pk_store_close(s);
 	/* libfuse ends the loop with the signal's number: a stop, not a failure */
 	return rc == 0 || rc == SIGTERM || rc == SIGINT ? 0 : 1;

@@ -112,9 +112,7 @@ int fs_error(const char *op, const struct pk_status *st)
 {
 	if (st->err == PK_OK) /* a failure without its reason: still a failure */
 		return -EIO;
-	if (st->err != PK_OK && st->reason[0])
-		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op, pk_err_name(st->err),
-			st->reason);
+	(void)op; /* the refusal's audit row is the daemon's log line */
 	return -pk_err_errno(st->err);
 }
 

@@ -355,3 +355,111 @@ def test_debian_package(workdir, pki):
         run("dpkg", "--purge", "pkifs", check=False)
     assert not installed("pkifs")
     assert not os.path.exists("/usr/bin/pkifs")
+
+
+def changes_and_a_refusal(m, pki):
+    """One accepted put, one refused put, one trust move, through m."""
+    run("cp", pki / "root-ca.der", m.p("trusted", "certs"))
+    bad = run("cp", pki / "bad" / "garbage.der", m.p("trusted", "certs"), check=False)
+    assert bad.returncode != 0
+    run("mv", m.p("trusted", "certs", "root-ca.der"), m.p("rejected"))
+
+
+def log(m, *args):
+    return run(BIN, "log", "--db", m.db, *args).stdout.splitlines()
+
+
+def test_log_filters_and_json(mnt, pki):
+    import json
+    changes_and_a_refusal(mnt, pki)
+    every = log(mnt)
+    assert len(every) == 3
+    refused = log(mnt, "--refused")
+    assert len(refused) == 1 and "garbage.der" in refused[0] and "refused (EBADMSG)" in refused[0]
+    puts = log(mnt, "--op", "put")
+    assert len(puts) == 2 and all(" put " in ln for ln in puts)
+    assert log(mnt, "--op", "distrust", "-n", "5") == [every[2]]
+    rows = [json.loads(ln) for ln in log(mnt, "--json")]
+    assert [r["op"] for r in rows] == ["put", "put", "distrust"]
+    assert rows[1]["outcome"] == "refused" and rows[1]["errno"] == "EBADMSG"
+    assert rows[2]["path"] == "trusted/certs/root-ca.der"
+    assert rows[2]["path2"] == "rejected/root-ca.der" and len(rows[2]["sha1"]) == 40
+    assert [r["op"] for r in map(json.loads, log(mnt, "--json", "--refused"))] == ["put"]
+    assert log(mnt, "--since", "2099-01-01T00:00:00Z") == []
+    assert log(mnt, "--since", "-1d") == every
+    assert log(mnt, "--since", f"@{rows[2]['time_ns'] // 10**9 + 1}") == []
+    r = run(BIN, "log", "--db", mnt.db, "--since", "yesterday", check=False)
+    assert r.returncode == 2
+
+
+def read_line(p, limit=30.0):
+    """One line of p's stdout, waiting at most limit seconds."""
+    import select
+    ready, _, _ = select.select([p.stdout], [], [], limit)
+    assert ready, "no line"
+    return p.stdout.readline()
+
+
+def test_log_follow(mnt, pki):
+    import json
+    run("cp", pki / "root-ca.der", mnt.p("trusted", "certs"))
+    p = subprocess.Popen([BIN, "log", "--db", mnt.db, "--follow", "--json", "--op", "remove"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        run("cp", pki / "intermediate-ca.der", mnt.p("issuers", "certs"))  # filtered out
+        os.unlink(mnt.p("trusted", "certs", "root-ca.der"))
+        row = json.loads(read_line(p))
+        assert row["op"] == "remove" and row["path"] == "trusted/certs/root-ca.der"
+        assert p.poll() is None  # still following
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_daemon_logs_to_stderr_in_foreground(workdir, pki):
+    mp, db = workdir / "fg", workdir / "fg.db"
+    mp.mkdir()
+    p = subprocess.Popen([BIN, "mount", "--db", db, mp, "-f"], stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 30
+        while not is_mounted(mp) and time.monotonic() < end:
+            time.sleep(0.02)
+        assert is_mounted(mp)
+
+        class M:
+            def p(self, *parts):
+                return os.path.join(mp, *parts)
+        changes_and_a_refusal(M(), pki)
+        p.send_signal(signal.SIGTERM)
+        err = p.communicate(timeout=30)[1].splitlines()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if is_mounted(mp):
+            run("fusermount3", "-u", "-z", mp, check=False)
+    assert p.returncode == 0
+    assert len(err) == 3, err  # one line per change and per refusal
+    assert " put " in err[0] and err[0].endswith(" ok")
+    assert "refused (EBADMSG)" in err[1]
+    assert " distrust " in err[2]
+
+
+def test_daemon_logs_to_syslog_when_detached(mnt, pki):
+    """Detached, the lines go to syslog: a datagram socket at /dev/log
+    (made by the test when the machine has none) receives them."""
+    if os.path.exists("/dev/log"):
+        pytest.skip("/dev/log exists: not replacing the system's syslog socket")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind("/dev/log")
+    s.settimeout(30)
+    try:
+        changes_and_a_refusal(mnt, pki)
+        got = [s.recv(8192).decode(errors="replace") for _ in range(3)]
+    finally:
+        s.close()
+        os.unlink("/dev/log")
+    pid = daemon_of(mnt)
+    assert all(f"pkifs[{pid}]: " in g for g in got), got
+    assert got[0].startswith("<29>")  # daemon facility, notice
+    assert "refused (EBADMSG)" in got[1] and " distrust " in got[2]
