@@ -12,6 +12,7 @@
 #include "cli_inventory.h"
 #include "cli_log.h"
 #include "cli_snapshot.h"
+#include "cli_status.h"
 #include "mount.h"
 #include "pkifs/audit.h"
 
@@ -39,6 +40,8 @@ static const char usage_main[] =
 	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
 	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
 	"  own create|renew|import [--db FILE|MOUNT] ...       own certificates and keys\n"
+	"  status MOUNTPOINT|--db FILE [--json]                where and how a store is "
+	"served\n"
 	"  SOURCE MOUNTPOINT [-o OPT,...]                      mount(8)'s form (fstab type "
 	"fuse.pkifs)\n"
 	"\n"
@@ -313,6 +316,8 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "own") == 0)
 		return cmd_own(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
 	if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-' && strchr(argv[1], '/'))
 		return cmd_fstab(argc, argv);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);

@@ -302,7 +302,7 @@ def test_man_page_lints_and_names_every_option():
     r = run("man", "--warnings", "-l", page, env=dict(os.environ, MANWIDTH="80"))
     assert r.stderr == ""
     text = r.stdout
-    for cmd in ("mount", "umount", "log", "snapshot", "restore", "backup", "check"):
+    for cmd in ("mount", "umount", "log", "snapshot", "restore", "backup", "check", "status"):
         assert f"pkifs {cmd}" in text
     usage = run(BIN, "mount", "--help").stdout
     for opt in [w.split("=")[0] for w in usage.split() if "=" in w and w[0].isalpha()]:
@@ -463,3 +463,36 @@ def test_daemon_logs_to_syslog_when_detached(mnt, pki):
     assert all(f"pkifs[{pid}]: " in g for g in got), got
     assert got[0].startswith("<29>")  # daemon facility, notice
     assert "refused (EBADMSG)" in got[1] and " distrust " in got[2]
+
+
+def test_status(mnt, pki, workdir):
+    import json
+    run("cp", pki / "root-ca.der", mnt.p("trusted", "certs"))
+    run("cp", pki / "app1.der", mnt.p("own", "certs"))
+    os.mkdir(mnt.p("snapshot", "s1"))
+    text = run(BIN, "status", mnt.path).stdout
+    assert f"mounted     {mnt.path}\n" in text
+    assert f"daemon      pid {daemon_of(mnt)}\n" in text
+    assert " trusted/certs=1 " in text and " own/certs=1 " in text
+    st = json.loads(run(BIN, "status", "--db", mnt.db, "--json").stdout)
+    assert st["mounted"] is True and st["mountpoint"] == mnt.path
+    assert st["pid"] == daemon_of(mnt)
+    assert st["entries"]["trusted/certs"] == 1 and st["entries"]["rejected"] == 0
+    assert st["snapshots"] == 1
+    assert st["last"]["op"] == "snapshot"
+    mnt.umount()
+    st = json.loads(run(BIN, "status", "--db", mnt.db, "--json").stdout)
+    assert st["mounted"] is False and st["pid"] is None and st["entries"]["own/certs"] == 1
+    r = run(BIN, "status", mnt.path, check=False)
+    assert r.returncode == 1 and "not a pkifs mount" in r.stderr
+    assert run(BIN, "status", check=False).returncode == 2
+    assert run(BIN, "status", "--db", workdir / "none.db", check=False).returncode == 1
+
+
+def test_status_tells_a_stale_mount(mnt):
+    pid = daemon_of(mnt)
+    os.kill(pid, signal.SIGKILL)
+    assert wait_gone(pid)
+    r = run(BIN, "status", mnt.path, check=False)
+    assert r.returncode == 1
+    assert "stale mount" in r.stdout
