@@ -369,12 +369,13 @@ int mount_run(struct mount_opts *o)
 		goto out_args;
 	if (fuse_mount(fuse, o->mountpoint) != 0)
 		goto out_destroy;
+	service_signals_hold();
 	if (fuse_daemonize(o->foreground) != 0 ||
 	    fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
 		fuse_unmount(fuse);
 		goto out_destroy;
 	}
-	service_signals();
+	service_signals_ready();
 	rc = serve(fuse, o);
 	goto out_args;
 out_destroy:

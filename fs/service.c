@@ -54,9 +54,30 @@ int service_lock_db(const char *db, int *fd)
 	return -1;
 }
 
-void service_signals(void)
+/* SIGTERM and SIGINT, the signals that stop the daemon. */
+static sigset_t stop_signals(void)
 {
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	return set;
+}
+
+void service_signals_hold(void)
+{
+	sigset_t set = stop_signals();
+
 	signal(SIGHUP, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void service_signals_ready(void)
+{
+	sigset_t set = stop_signals();
+
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int service_ignored_opt(const char *opt)

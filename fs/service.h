@@ -12,8 +12,12 @@
  * when another daemon serves db. */
 int service_lock_db(const char *db, int *fd);
 
-/* After libfuse's handlers: SIGHUP re-reads nothing and is ignored. */
-void service_signals(void);
+/* Before the daemon forks: SIGHUP re-reads nothing and is ignored (libfuse
+ * then leaves it so), and SIGTERM and SIGINT wait, blocked, until
+ * service_signals_ready (after libfuse's handlers are set): a stop that
+ * comes while the daemon starts is a clean stop too. */
+void service_signals_hold(void);
+void service_signals_ready(void);
 
 /* Tell the service manager (NOTIFY_SOCKET, if set) a state such as
  * "READY=1" or "STOPPING=1"; MAINPID is added to READY. 0, or -1. */

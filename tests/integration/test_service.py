@@ -14,12 +14,15 @@ from conftest import BIN, GENCERTS, REPO, is_mounted, run
 
 
 def wait_gone(pid, limit=30.0):
-    """Wait (bounded) until pid has exited; True if it has."""
+    """Wait (bounded) until pid has exited; True if it has. A zombie has
+    exited: a detached daemon's parent is PID 1, which may reap it late."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except (FileNotFoundError, ProcessLookupError):
             return True
         time.sleep(0.02)
     return False
@@ -109,6 +112,17 @@ def test_stop_signal_during_import(mount_factory, workdir, sig):
     for f in acked:
         p = m.p("trusted", "certs", os.path.basename(f))
         assert pathlib.Path(p).read_bytes() == pathlib.Path(f).read_bytes(), p
+
+
+def test_stop_signal_right_after_mount_returns(mnt):
+    """A stop that comes while the daemon is still starting (mount has
+    returned, libfuse's handlers may not be set yet) is a clean stop too."""
+    for i in range(10):
+        pid = daemon_of(mnt)
+        os.kill(pid, signal.SIGTERM)
+        assert wait_gone(pid), f"round {i}: daemon still running"
+        assert not is_mounted(mnt.path), f"round {i}: mount left behind"
+        mnt.mount()
 
 
 def test_sighup_is_ignored(mnt, pki):
