@@ -316,8 +316,11 @@ def test_man_page_lints_and_names_every_option():
     r = run("man", "--warnings", "-l", page, env=dict(os.environ, MANWIDTH="80"))
     assert r.stderr == ""
     text = r.stdout
-    for cmd in ("mount", "umount", "log", "snapshot", "restore", "backup", "check", "status"):
-        assert f"pkifs {cmd}" in text
+    commands = [ln.split()[0] for ln in run(BIN, "--help").stdout.splitlines()
+                if ln.startswith("  ") and ln[2].islower()]
+    assert "mount" in commands and "status" in commands
+    for cmd in commands:
+        assert f"pkifs {cmd}" in text, cmd
     usage = run(BIN, "mount", "--help").stdout
     for opt in [w.split("=")[0] for w in usage.split() if "=" in w and w[0].isalpha()]:
         assert opt + "=" in text, opt
