@@ -15,7 +15,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
-.PHONY: all deps test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
+.PHONY: all deps install uninstall test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
 
 all: $(B)/pkifs
 
@@ -26,12 +26,15 @@ $(B)/.deps: scripts/install-deps.sh
 	  test -f /usr/include/openssl/x509.h && test -f /usr/include/cmocka.h && \
 	  test -x /usr/bin/fusermount3 && /usr/bin/python3 -c 'import pytest' 2>/dev/null && \
 	  /usr/bin/python3 -c 'import hypothesis' 2>/dev/null && \
-	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null || scripts/install-deps.sh
+	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null && \
+	  command -v cpio >/dev/null && \
+	  command -v systemd-analyze >/dev/null && command -v mandoc >/dev/null && command -v man >/dev/null && \
+	  command -v dh >/dev/null && command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null || scripts/install-deps.sh
 	@touch $@
 deps: $(B)/.deps
 
 $(B)/pkifs: $(CORE_SRC) $(FS_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags fuse3) $(CPPFLAGS) -o $@ $(CORE_SRC) $(FS_SRC) $(LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags fuse3) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CORE_SRC) $(FS_SRC) $(LIBS)
 
 $(BA)/pkifs: $(CORE_SRC) $(FS_SRC) $(HDRS) | $(B)/.deps
 	@mkdir -p $(BA)
@@ -127,6 +130,33 @@ run: $(B)/pkifs
 
 stop:
 	$(B)/pkifs umount pki
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary (mount(8) finds it
+# for fstab type fuse.pkifs when it is in /usr/local/bin or /usr/bin), the
+# man page, the systemd unit, bash completion, the README and an example
+# config; make uninstall removes exactly those files.
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MAN8DIR  = $(PREFIX)/share/man/man8
+DOCDIR   = $(PREFIX)/share/doc/pkifs
+COMPDIR  = $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALLED = $(BINDIR)/pkifs $(MAN8DIR)/pkifs.8 $(UNITDIR)/pkifs@.service \
+	$(COMPDIR)/pkifs $(DOCDIR)/README.md $(DOCDIR)/pkifs.conf.example
+
+install: $(B)/pkifs
+	install -D -m 0755 $(B)/pkifs $(DESTDIR)$(BINDIR)/pkifs
+	install -D -m 0644 man/pkifs.8 $(DESTDIR)$(MAN8DIR)/pkifs.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's#/usr/bin/pkifs#$(BINDIR)/pkifs#' dist/pkifs@.service >$(DESTDIR)$(UNITDIR)/pkifs@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pkifs@.service
+	install -D -m 0644 dist/pkifs.bash-completion $(DESTDIR)$(COMPDIR)/pkifs
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 dist/pkifs.conf.example $(DESTDIR)$(DOCDIR)/pkifs.conf.example
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 lint:
 	clang-format --dry-run --Werror $(CORE_SRC) $(FS_SRC) $(HDRS)

@@ -21,21 +21,28 @@ struct checker {
 	struct pk_check_counts *n;
 };
 
-/* Report one violation of kind at path; what is printf-style. */
+void pk_violation_vemit(pk_violation_fn fn, void *ctx, const char *kind, const char *path,
+			const char *fmt, va_list ap)
+{
+	char what[512];
+	struct pk_violation v = {kind, path, what};
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (fn)
+		fn(ctx, &v);
+}
+
+/* Report one violation of kind at path (counted); what is printf-style. */
 static void report(struct checker *c, const char *kind, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void report(struct checker *c, const char *kind, const char *path, const char *fmt, ...)
 {
-	char what[512];
 	va_list ap;
-	struct pk_violation v = {kind, path, what};
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	c->n->violations++;
-	if (c->fn)
-		c->fn(c->ctx, &v);
+	va_start(ap, fmt);
+	pk_violation_vemit(c->fn, c->ctx, kind, path, fmt, ap);
+	va_end(ap);
 }
 
 /* "folder/name" of an entry row, with its generations when it is history. */

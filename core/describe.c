@@ -183,9 +183,10 @@ static int no_password(char *buf, int size, int rw, void *u)
 	return 0;
 }
 
-/* The first object of data as X509, CRL or private key (one is set). */
+/* The first object of data as X509, CRL, private key or request (one is
+ * set). */
 static void load(const void *data, size_t len, enum pk_kind kind, X509 **x, X509_CRL **crl,
-		 EVP_PKEY **key)
+		 EVP_PKEY **key, X509_REQ **req)
 {
 	int pem = memmem(data, len, "-----BEGIN ", 11) != NULL;
 	BIO *b = pem ? BIO_new_mem_buf(data, (int)len) : NULL;
@@ -200,6 +201,9 @@ static void load(const void *data, size_t len, enum pk_kind kind, X509 **x, X509
 	else if (kind == PK_KIND_KEY)
 		*key = pem ? PEM_read_bio_PrivateKey(b, NULL, no_password, NULL)
 			   : d2i_AutoPrivateKey(NULL, &q, (long)len);
+	else if (kind == PK_KIND_CSR)
+		*req = pem ? PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)
+			   : d2i_X509_REQ(NULL, &q, (long)len);
 	BIO_free(b);
 }
 
@@ -210,6 +214,7 @@ enum pk_err pk_describe(const void *data, size_t len, struct pk_details *d,
 	X509 *x = NULL;
 	X509_CRL *crl = NULL;
 	EVP_PKEY *key = NULL;
+	X509_REQ *req = NULL;
 	enum pk_err e = pk_object_parse(data, len, &o, st);
 
 	memset(d, 0, sizeof(*d));
@@ -218,15 +223,21 @@ enum pk_err pk_describe(const void *data, size_t len, struct pk_details *d,
 		return e;
 	d->kind = o.kind;
 	d->encrypted = o.encrypted;
-	load(data, len, o.kind, &x, &crl, &key);
+	load(data, len, o.kind, &x, &crl, &key, &req);
 	if (x)
 		cert_details(x, d);
 	if (crl)
 		crl_details(crl, d);
 	key_info(key, d);
+	if (req) {
+		name_parts(X509_REQ_get_subject_name(req), d->subject, sizeof(d->subject),
+			   d->subject_cn, sizeof(d->subject_cn));
+		key_info(X509_REQ_get0_pubkey(req), d);
+	}
 	X509_free(x);
 	X509_CRL_free(crl);
 	EVP_PKEY_free(key);
+	X509_REQ_free(req);
 	ERR_clear_error();
 	return PK_OK;
 }
@@ -242,6 +253,8 @@ const char *pk_details_kind(const struct pk_details *d)
 		return "key";
 	case PK_KIND_PKCS12:
 		return "PKCS#12";
+	case PK_KIND_CSR:
+		return "CSR";
 	case PK_KIND_EMPTY:
 		return "empty";
 	default:

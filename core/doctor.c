@@ -14,25 +14,22 @@
 
 struct doctor {
 	struct pk_store *s;
-	pk_finding_fn fn;
+	pk_violation_fn fn;
 	void *ctx;
 	unsigned n;
 };
 
-/* Report one finding; what is printf-style. */
+/* Report one finding (counted); what is printf-style. */
 static void find(struct doctor *d, const char *kind, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void find(struct doctor *d, const char *kind, const char *path, const char *fmt, ...)
 {
-	char what[400];
 	va_list ap;
-	struct pk_finding f = {kind, path, what};
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	d->n++;
-	d->fn(d->ctx, &f);
+	va_start(ap, fmt);
+	pk_violation_vemit(d->fn, d->ctx, kind, path, fmt, ap);
+	va_end(ap);
 }
 
 /* Each row of sql (folder, name, text) is a finding of kind. */
@@ -153,7 +150,7 @@ static void file_findings(struct doctor *d, const char *db)
 		     (long long)(audit * 120 / 1000000));
 }
 
-enum pk_err pk_doctor(struct pk_store *s, const char *db, pk_finding_fn fn, void *ctx,
+enum pk_err pk_doctor(struct pk_store *s, const char *db, pk_violation_fn fn, void *ctx,
 		      unsigned *n, struct pk_status *st)
 {
 	struct doctor d = {s, fn, ctx, 0};

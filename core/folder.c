@@ -70,6 +70,7 @@ const char *pk_kind_words(enum pk_kind k)
 		[PK_KIND_CRL] = "a CRL",
 		[PK_KIND_KEY] = "a private key",
 		[PK_KIND_PKCS12] = "a PKCS#12 bundle",
+		[PK_KIND_CSR] = "a certificate signing request",
 	};
 	return words[k];
 }
@@ -79,6 +80,8 @@ static enum pk_err check_cert(enum pk_folder f, const struct pk_object *o, struc
 {
 	const char *path = folders[f].path;
 
+	if (o->kind == PK_KIND_CSR && f == PK_F_OWN_CERTS)
+		return PK_OK; /* a request for a CA, kept beside the certificates */
 	if (o->kind != PK_KIND_CERT)
 		return pk_fail(st, PK_E_WRONG_KIND, "%s takes certificates; this file is %s",
 			       path, pk_kind_words(o->kind));

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_int.h"
 #include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 #include "store_int.h"
@@ -330,10 +331,29 @@ static void print_row(FILE *out, sqlite3_stmt *q)
 
 enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n)
 {
+	struct pk_audit_filter all = {0};
+
+	return pk_audit_print_filtered(s, out, n, &all, NULL);
+}
+
+/* Bind the filter's values to the query's parameters ?2 to ?5. */
+static void bind_filter(sqlite3_stmt *q, const struct pk_audit_filter *f)
+{
+	sqlite3_bind_int64(q, 2, f->after_id);
+	sqlite3_bind_int64(q, 3, f->since_ns);
+	if (f->op)
+		sqlite3_bind_text(q, 4, f->op, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 5, f->refused);
+}
+
+enum pk_err pk_audit_print_filtered(struct pk_store *s, FILE *out, long n,
+				    const struct pk_audit_filter *f, int64_t *last_id)
+{
 	static const char sql[] =
 		"SELECT time, gen, op, path, path2, thumb, uid, pid, comm, outcome,"
-		" errno, reason FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?1)"
-		" ORDER BY id";
+		" errno, reason, id FROM (SELECT * FROM audit WHERE id > ?2 AND time >= ?3"
+		" AND (?4 IS NULL OR op = ?4) AND (?5 = 0 OR outcome = 'refused')"
+		" ORDER BY id DESC LIMIT ?1) ORDER BY id";
 	sqlite3_stmt *q;
 	int rc;
 
@@ -341,8 +361,15 @@ enum pk_err pk_audit_print(struct pk_store *s, FILE *out, long n)
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, n > 0 ? n : -1);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-			print_row(out, q);
+		bind_filter(q, f);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			if (f->json)
+				pk_audit_print_json(out, q);
+			else
+				print_row(out, q);
+			if (last_id)
+				*last_id = sqlite3_column_int64(q, 12);
+		}
 		sqlite3_finalize(q);
 	}
 	pthread_mutex_unlock(&s->lock);

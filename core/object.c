@@ -260,6 +260,17 @@ void crl_meta(X509_CRL *crl, struct pk_object *o)
 	o->not_after = asn1_time(X509_CRL_get0_nextUpdate(crl));
 }
 
+/* A signing request: its subject, and its key's digest for pairing. */
+void csr_meta(X509_REQ *req, struct pk_object *o)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &der);
+
+	o->kind = PK_KIND_CSR;
+	o->has_pubkey = spki_digest(der, len, o->pubkey_sha256);
+	name_text(X509_REQ_get_subject_name(req), o->subject, sizeof(o->subject));
+}
+
 void key_meta(EVP_PKEY *key, struct pk_object *o)
 {
 	o->kind = PK_KIND_KEY;

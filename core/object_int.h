@@ -23,6 +23,7 @@ X509 *pk_d2i_cert(const unsigned char **q, long len, int aux);
 enum pk_err finish_certs(struct certs *c, struct pk_object *o, struct pk_status *st);
 void crl_meta(X509_CRL *crl, struct pk_object *o);
 void key_meta(EVP_PKEY *key, struct pk_object *o);
+void csr_meta(X509_REQ *req, struct pk_object *o);
 
 /* The two encodings: bytes with PEM armor, and DER. */
 enum pk_err parse_pem(const unsigned char *p, size_t len, struct pk_object *o,

@@ -79,6 +79,19 @@ static enum pk_err der_failure(const unsigned char *p, size_t len, struct pk_sta
 		       len);
 }
 
+/* A PKCS#10 request that fills the len bytes at d exactly: 1, o filled. */
+static int exact_csr(const unsigned char *d, long len, struct pk_object *o)
+{
+	const unsigned char *q = d;
+	X509_REQ *req = d2i_X509_REQ(NULL, &q, len);
+	int exact = req && q == d + len;
+
+	if (exact)
+		csr_meta(req, o);
+	X509_REQ_free(req);
+	return exact;
+}
+
 /* DER has definite lengths: BER's indefinite form (0x80) is refused. */
 static int indefinite(const unsigned char *p, size_t len)
 {
@@ -113,6 +126,8 @@ enum pk_err parse_der(const unsigned char *p, size_t len, struct pk_object *o,
 		X509_CRL_free(crl);
 		return exact ? PK_OK : der_failure(p, len, st);
 	}
+	if (exact_csr(p, (long)len, o))
+		return PK_OK;
 	q = p;
 	if ((key = d2i_AutoPrivateKey(NULL, &q, (long)len)) && q == p + len) {
 		key_meta(key, o);
@@ -146,6 +161,8 @@ static enum pk_kind label_kind(const char *name)
 		return PK_KIND_CERT;
 	if (!strcmp(name, "X509 CRL"))
 		return PK_KIND_CRL;
+	if (!strcmp(name, "CERTIFICATE REQUEST") || !strcmp(name, "NEW CERTIFICATE REQUEST"))
+		return PK_KIND_CSR;
 	if (!strcmp(name, "PRIVATE KEY") || !strcmp(name, "ENCRYPTED PRIVATE KEY") ||
 	    !strcmp(name, "RSA PRIVATE KEY") || !strcmp(name, "EC PRIVATE KEY"))
 		return PK_KIND_KEY;
@@ -216,6 +233,11 @@ static enum pk_err pem_block(struct pem_state *s, const char *name, const char *
 	s->kind = k;
 	if (k == PK_KIND_KEY)
 		return pem_key(name, header, d, dlen, o, st);
+	if (k == PK_KIND_CSR)
+		return exact_csr(d, dlen, o)
+			       ? PK_OK
+			       : pk_fail(st, PK_E_MALFORMED,
+					 "PEM block %s does not hold a request", name);
 	if (k == PK_KIND_CRL) {
 		crl = d2i_X509_CRL(NULL, &q, dlen);
 		if (crl && q == d + dlen)

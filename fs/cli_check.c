@@ -15,7 +15,6 @@
 
 #include "cli_check.h"
 #include "cli_util.h"
-#include "pkifs/audit.h"
 #include "pkifs/check.h"
 
 static const char usage_check[] =
@@ -34,33 +33,6 @@ static const char usage_check[] =
 	"            \"path\", \"what\"}]}\n"
 	"  --repair  remove the entries whose bytes are gone (audited, one\n"
 	"            transaction; the store must not be mounted), then check\n";
-
-struct out {
-	int json;
-	int first;
-};
-
-/* Print one violation, as a line or as a JSON array element. */
-static void print_violation(void *ctx, const struct pk_violation *v)
-{
-	struct out *o = ctx;
-
-	if (!o->json) {
-		pk_text_put(stdout, v->path);
-		printf(": ");
-		pk_text_put(stdout, v->what);
-		printf(" [%s]\n", v->kind);
-		return;
-	}
-	printf("%s\n    {\"kind\": ", o->first ? "" : ",");
-	cli_json_str(stdout, v->kind);
-	printf(", \"path\": ");
-	cli_json_str(stdout, v->path);
-	printf(", \"what\": ");
-	cli_json_str(stdout, v->what);
-	putchar('}');
-	o->first = 0;
-}
 
 /* Remove the entries whose bytes are gone, if no daemon holds the store. */
 static int repair(const char *db)
@@ -97,7 +69,7 @@ static int repair(const char *db)
 /* Check the store at db and print what was found; the exit status. */
 static int check(const char *db, int json)
 {
-	struct out o = {json, 1};
+	struct cli_out o = {json, 1};
 	struct pk_check_counts n = {0};
 	struct pk_status st = {0};
 	struct pk_store *s = cli_open_ro(db);
@@ -107,7 +79,7 @@ static int check(const char *db, int json)
 		return 2;
 	if (json)
 		printf("{\"violations\": [");
-	e = pk_store_check(s, print_violation, &o, &n, &st);
+	e = pk_store_check(s, cli_print_violation, &o, &n, &st);
 	pk_store_close(s);
 	if (e != PK_OK) {
 		fprintf(stderr, "pkifs: cannot check %s: %s\n", db, st.reason);

@@ -7,7 +7,6 @@
 
 #include "cli_inventory.h"
 #include "cli_util.h"
-#include "pkifs/audit.h"
 #include "pkifs/doctor.h"
 
 static const char usage_doctor[] =
@@ -20,35 +19,14 @@ static const char usage_doctor[] =
 	"cap, a store file others can read, a large audit log. One line each:\n"
 	"PATH: WHAT [KIND]. Exit 0: none, 1: some, 2: the store cannot be read.\n";
 
-/* Print one finding as a line or a JSON array element. */
-static void print_finding(void *ctx, const struct pk_finding *f)
-{
-	int *first = ctx;
-
-	if (*first < 0) {
-		pk_text_put(stdout, f->path);
-		printf(": ");
-		pk_text_put(stdout, f->what);
-		printf(" [%s]\n", f->kind);
-		return;
-	}
-	printf("%s\n  {\"kind\": ", *first ? "" : ",");
-	cli_json_str(stdout, f->kind);
-	printf(", \"path\": ");
-	cli_json_str(stdout, f->path);
-	printf(", \"what\": ");
-	cli_json_str(stdout, f->what);
-	putchar('}');
-	*first = 0;
-}
-
 int cmd_doctor(int argc, char **argv)
 {
 	struct cli_args a;
 	struct pk_status st = {0};
 	struct pk_store *s;
 	unsigned n = 0;
-	int first, rc = cli_parse(argc, argv, usage_doctor, &a);
+	struct cli_out out = {0, 1};
+	int rc = cli_parse(argc, argv, usage_doctor, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
@@ -57,12 +35,12 @@ int cmd_doctor(int argc, char **argv)
 	s = cli_open_ro(a.db);
 	if (!s)
 		return 2;
-	first = a.json ? 1 : -1;
+	out.json = a.json;
 	if (a.json)
 		printf("[");
-	rc = pk_doctor(s, a.db, print_finding, &first, &n, &st) == PK_OK ? n > 0 : 2;
+	rc = pk_doctor(s, a.db, cli_print_violation, &out, &n, &st) == PK_OK ? n > 0 : 2;
 	if (a.json)
-		printf("%s]\n", first ? "" : "\n");
+		printf("%s]\n", out.first ? "" : "\n");
 	else if (rc == 0)
 		printf("pkifs doctor: nothing to act on\n");
 	if (rc == 2)

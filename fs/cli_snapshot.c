@@ -63,8 +63,7 @@ static struct pk_store *open_store(const char *db, int readonly)
 	return readonly ? cli_open_ro(db) : cli_open_rw(db);
 }
 
-/* Parse TIME into nanoseconds since the epoch; 0 when malformed. */
-static int64_t parse_time(const char *t)
+int64_t cli_parse_time(const char *t)
 {
 	struct tm tm = {0};
 	char *end;
@@ -134,7 +133,7 @@ static int snapshot_action(struct pk_store *s, char **rest)
 	if (!rest[1] || (rest[2] && (strcmp(rest[0], "create") || strcmp(rest[2], "--at") ||
 				     !rest[3] || rest[4])))
 		return fprintf(stderr, "%s", usage_snapshot), 2;
-	if (rest[2] && !(at = parse_time(rest[3])))
+	if (rest[2] && !(at = cli_parse_time(rest[3])))
 		return fprintf(stderr, "pkifs: cannot read time %s\n", rest[3]), 2;
 	if (!strcmp(rest[0], "create"))
 		e = snapshot_take(s, &c, rest[1], at, &st);

@@ -4,9 +4,13 @@
 #ifndef PKIFS_FS_CLI_SNAPSHOT_H
 #define PKIFS_FS_CLI_SNAPSHOT_H
 
+#include <stdint.h>
 #include "pkifs/trust.h"
 
 int cmd_snapshot(int argc, char **argv);
+/* Parse TIME (2026-11-24T21:00:00Z, @UNIXSECONDS, or relative: -30s, -10m,
+ * -2h, -1d) into nanoseconds since the epoch; 0 when malformed. */
+int64_t cli_parse_time(const char *t);
 int cmd_restore(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "pkifs/audit.h"
 #include "pkifs/verify.h"
 
 /* Undo /proc/mounts' octal escapes (\040 for a space) in place. */
@@ -96,6 +97,27 @@ void cli_self(struct pk_caller *c)
 	c->gid = (unsigned)getgid();
 	c->pid = (int)getpid();
 	snprintf(c->comm, sizeof(c->comm), "pkifs");
+}
+
+void cli_print_violation(void *ctx, const struct pk_violation *v)
+{
+	struct cli_out *o = ctx;
+
+	if (!o->json) {
+		pk_text_put(stdout, v->path);
+		printf(": ");
+		pk_text_put(stdout, v->what);
+		printf(" [%s]\n", v->kind);
+		return;
+	}
+	printf("%s\n  {\"kind\": ", o->first ? "" : ",");
+	cli_json_str(stdout, v->kind);
+	printf(", \"path\": ");
+	cli_json_str(stdout, v->path);
+	printf(", \"what\": ");
+	cli_json_str(stdout, v->what);
+	putchar('}');
+	o->first = 0;
 }
 
 void cli_json_str(FILE *out, const char *s)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pkifs/check.h"
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
 #include "pkifs/verify.h"
@@ -47,6 +48,15 @@ struct pk_store *cli_open_rw(const char *db);
 
 /* This process as the caller of a change, for the audit log. */
 void cli_self(struct pk_caller *c);
+
+/* How cli_print_violation prints: lines, or JSON array elements. */
+struct cli_out {
+	int json, first;
+};
+
+/* Print a violation or finding (pk_violation_fn; ctx a struct cli_out):
+ * "PATH: WHAT [KIND]" escaped as the log is, or a JSON object. */
+void cli_print_violation(void *ctx, const struct pk_violation *v);
 
 /* s as a JSON string on out. */
 void cli_json_str(FILE *out, const char *s);

@@ -45,7 +45,7 @@ void fs_stat(struct stat *st, const struct pk_attr *a, int isdir);
 /* Log a refusal that fs/ decided, and return -errno for it. */
 int fs_refuse(const char *op, enum pk_folder f, const char *name, enum pk_err err,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Return -errno for a core refusal, logging it on stderr. */
+/* Return -errno for a core refusal (logged from its audit row, cli_log.h). */
 int fs_error(const char *op, const struct pk_status *st);
 
 static inline struct handle *fs_handle(struct fuse_file_info *fi)

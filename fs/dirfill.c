@@ -96,6 +96,16 @@ int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, i
 	return d->full;
 }
 
+int dir_fill_dots(struct dir_fill *d, const struct stat *self, uint64_t self_ino,
+		  uint64_t parent_ino)
+{
+	struct stat dot = {.st_ino = self_ino, .st_mode = S_IFDIR | 0755};
+	struct stat dotdot = {.st_ino = parent_ino, .st_mode = S_IFDIR | 0755};
+
+	return dir_fill_emit(d, ".", self ? self : &dot, 0) ||
+	       dir_fill_emit(d, "..", &dotdot, 0);
+}
+
 const char *dir_fill_resume(struct dir_fill *d)
 {
 	if (!d->after[0])

@@ -35,6 +35,12 @@ void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus
 		   struct handle *h);
 /* Pass one entry (plus: with attributes); 1 once the buffer is full. */
 int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, int plus);
+
+/* "." (with self's attributes, or as a directory of inode self_ino) and
+ * "..", both typed as directories, so readers that trust d_type need no
+ * stat; nonzero when the buffer is full. */
+int dir_fill_dots(struct dir_fill *d, const struct stat *self, uint64_t self_ino,
+		  uint64_t parent_ino);
 /* Before the names: the name to list after (NULL: from the first). */
 const char *dir_fill_resume(struct dir_fill *d);
 /* Pass one name, in name order (a pk_list_fn body); 1 once the buffer is

@@ -55,8 +55,7 @@ int lockdir_list(const struct node *n, struct dir_fill *d)
 										    : -ENOENT;
 	a.size = 0;
 	fs_stat(&st, &a, 1);
-	dir_fill_emit(d, ".", &st, 0);
-	dir_fill_emit(d, "..", NULL, 0);
+	dir_fill_dots(d, &st, 0, PK_FOLDER_INO(n->folder));
 	return 0;
 }
 

@@ -10,7 +10,9 @@
 
 #include "cli_check.h"
 #include "cli_inventory.h"
+#include "cli_log.h"
 #include "cli_snapshot.h"
+#include "cli_status.h"
 #include "mount.h"
 #include "pkifs/audit.h"
 
@@ -26,7 +28,8 @@ static const char usage_main[] =
 	"commands:\n"
 	"  mount [--db FILE] MOUNTPOINT [-f] [-d] [-o OPT,...]  mount a store\n"
 	"  umount MOUNTPOINT                                   unmount it\n"
-	"  log --db FILE [-n N]                                print the audit log\n"
+	"  log --db FILE [-n N] [--follow] [--since TIME] [--op OP] [--refused] [--json]\n"
+	"                                                      print the audit log\n"
 	"  snapshot --db FILE list|create NAME [--at TIME]|delete NAME\n"
 	"  restore --db FILE NAME                              live tree := snapshot\n"
 	"  backup --db FILE OUT.db                             consistent copy of the store\n"
@@ -37,6 +40,10 @@ static const char usage_main[] =
 	"  verify CERT [--db FILE|MOUNT] [--as client|server]  would a stack accept CERT\n"
 	"  doctor [--db FILE|MOUNT] [--json]                   findings to act on\n"
 	"  own create|renew|import [--db FILE|MOUNT] ...       own certificates and keys\n"
+	"  status MOUNTPOINT|--db FILE [--json]                where and how a store is "
+	"served\n"
+	"  SOURCE MOUNTPOINT [-o OPT,...]                      mount(8)'s form (fstab type "
+	"fuse.pkifs)\n"
 	"\n"
 	"pkifs COMMAND --help tells more; pkifs --version prints the version.\n";
 
@@ -61,6 +68,8 @@ static const char usage_mount[] =
 	"  -o retention=DUR    history kept for snapshots --at (default 30d)\n"
 	"  -o autosnapshot=DUR take snapshot auto-<time> every DUR (s/m/h/d; off)\n"
 	"  -o autosnapshot_keep=N  automatic snapshots kept (default 24)\n"
+	"  -o layout=node-opcua|part12|both  spelling listings show: issuers/ and\n"
+	"                      rejected/ (default), issuer/ and rejected/certs/, or both\n"
 	"  other -o options go to FUSE (allow_other is on when run as root)\n";
 
 static const char usage_umount[] =
@@ -69,11 +78,17 @@ static const char usage_umount[] =
 	"Unmounts a pkifs mount and waits until its daemon has closed the store.\n";
 
 static const char usage_log[] =
-	"usage: pkifs log --db FILE [-n N]\n"
+	"usage: pkifs log --db FILE [-n N] [--follow] [--since TIME] [--op OP] [--refused]\n"
+	"                 [--json]\n"
 	"\n"
 	"Prints the audit log of the store FILE, oldest first (-n: the last N):\n"
 	"time, generation, operation, path(s), SHA-1 thumbprint, caller uid, pid\n"
-	"and command, outcome, and for a refusal the errno and the reason.\n";
+	"and command, outcome, and for a refusal the errno and the reason.\n"
+	"  --follow      go on printing rows as they are committed (until killed)\n"
+	"  --since TIME  rows from TIME on (2026-11-24T21:00:00Z, @UNIXSECONDS, -10m)\n"
+	"  --op OP       rows of one operation (put, rename, remove, trust, ...)\n"
+	"  --refused     refusals only\n"
+	"  --json        one JSON object a line\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -189,25 +204,54 @@ static int cmd_umount(int argc, char **argv)
 	return mount_umount(mpabs);
 }
 
+/* A flag of log's (no value) into f or follow; 1 if it was one. */
+static int log_flag(const char *a, struct pk_audit_filter *f, int *follow)
+{
+	if (strcmp(a, "--follow") == 0 || strcmp(a, "-f") == 0)
+		return *follow = 1;
+	if (strcmp(a, "--refused") == 0)
+		return f->refused = 1;
+	if (strcmp(a, "--json") == 0)
+		return f->json = 1;
+	return 0;
+}
+
+/* log's arguments into f, n, follow and db; 0, or 2 on a usage error. */
+static int parse_log(int argc, char **argv, struct pk_audit_filter *f, long *n, int *follow,
+		     const char **db)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (log_flag(a, f, follow))
+			continue;
+		if (!v)
+			return 2;
+		if (strcmp(a, "--db") == 0)
+			*db = v;
+		else if (strcmp(a, "-n") == 0)
+			*n = atol(v);
+		else if (strcmp(a, "--op") == 0)
+			f->op = v;
+		else if (strcmp(a, "--since") != 0 || !(f->since_ns = cli_parse_time(v)))
+			return 2;
+		i++;
+	}
+	return *db ? 0 : 2;
+}
+
 static int cmd_log(int argc, char **argv)
 {
 	struct pk_store_opts so = {.readonly = 1};
+	struct pk_audit_filter f = {0};
 	struct pk_status st = {0};
 	struct pk_store *s;
 	const char *db = NULL;
 	long n = 0;
+	int follow = 0, rc;
 
 	if (wants_help(argc, argv))
 		return printf("%s", usage_log), 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
-			db = argv[++i];
-		else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
-			n = atol(argv[++i]);
-		else
-			return fprintf(stderr, "%s", usage_log), 2;
-	}
-	if (!db)
+	if (parse_log(argc, argv, &f, &n, &follow, &db) != 0)
 		return fprintf(stderr, "%s", usage_log), 2;
 	pk_limits_default(&so.limits);
 	if (access(db, R_OK) != 0 || pk_store_open(db, &so, &s, &st) != PK_OK) {
@@ -215,9 +259,27 @@ static int cmd_log(int argc, char **argv)
 			st.reason[0] ? st.reason : "cannot read");
 		return 1;
 	}
-	pk_audit_print(s, stdout, n);
+	rc = log_run(s, &f, n, follow);
 	pk_store_close(s);
-	return 0;
+	return rc;
+}
+
+/* mount(8)'s form, through mount.fuse3: pkifs SOURCE MOUNTPOINT [-o OPTS]
+ * is pkifs mount --db SOURCE MOUNTPOINT [-o OPTS]. */
+static int cmd_fstab(int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 2, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return 1;
+	v[0] = "mount";
+	v[1] = "--db";
+	for (int i = 1; i < argc; i++)
+		v[i + 1] = argv[i];
+	rc = cmd_mount(argc + 1, v);
+	free(v);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -254,6 +316,10 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(argv[1], "own") == 0)
 		return cmd_own(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (argc >= 3 && argv[1][0] != '-' && argv[2][0] != '-' && strchr(argv[1], '/'))
+		return cmd_fstab(argc, argv);
 	fprintf(stderr, "pkifs: unknown command %s\n%s", argv[1], usage_main);
 	return 2;
 }

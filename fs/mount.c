@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,12 @@
 #include <unistd.h>
 
 #include "lockdir.h"
+#include "cli_log.h"
 #include "mount.h"
 #include "pkifs/check.h"
 #include "ops.h"
 #include "path.h"
+#include "service.h"
 #include "pkifs/trust.h"
 
 /* Append "name" or "name=value" to the libfuse option list. */
@@ -215,6 +218,17 @@ static int view_opt(const char *opt)
 	return 1;
 }
 
+/* -o layout=node-opcua|part12|both: which spellings listings show. */
+static int layout_opt(const char *opt)
+{
+	if (strncmp(opt, "layout=", 7))
+		return 0;
+	if (path_layout_parse(opt + 7) == 0)
+		return 1;
+	fprintf(stderr, "pkifs: -o %s: node-opcua, part12 or both\n", opt);
+	return -1;
+}
+
 int mount_parse_opts(struct mount_opts *o, const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
@@ -231,9 +245,11 @@ int mount_parse_opts(struct mount_opts *o, const char *list)
 			own = group_opt(o, t);
 		if (own == 0)
 			own = mem_opt(o, t);
+		if (own == 0)
+			own = layout_opt(t);
 		if (own < 0)
 			rc = -1;
-		else if (!own)
+		else if (!own && !service_ignored_opt(t))
 			add_fuse_opt(o, t);
 	}
 	free(copy);
@@ -280,13 +296,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 	grant_trust_group(s, o->trust_group); /* before the mount is usable */
 	pk_store_note_limits(s);	      /* for `pkifs check`; read-only: none */
 	pk_store_close(s);
-	*lockfd = open(o->db, O_RDONLY | O_CLOEXEC);
-	if (*lockfd < 0 || flock(*lockfd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "pkifs: database %s is in use by another pkifs daemon\n",
-			o->db);
-		return -1;
-	}
-	return 0;
+	return service_lock_db(o->db, lockfd);
 }
 
 /* Build libfuse's argument list from the options. */
@@ -327,17 +337,22 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 	pending_set_caps(o->pending_max ? o->pending_max : default_pending_max(&o->limits),
 			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
 	maint_start(s, &o->maint);
+	daemonlog_start(s, o->foreground);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	service_notify("READY=1");
 	rc = fuse_loop_mt(fuse, cfg);
+	service_notify("STOPPING=1");
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	fuse_unmount(fuse);
 	fuse_destroy(fuse);
 	maint_stop();
+	daemonlog_stop();
 	pk_store_close(s);
-	return rc ? 1 : 0;
+	/* libfuse ends the loop with the signal's number: a stop, not a failure */
+	return rc == 0 || rc == SIGTERM || rc == SIGINT ? 0 : 1;
 }
 
 int mount_run(struct mount_opts *o)
@@ -354,11 +369,13 @@ int mount_run(struct mount_opts *o)
 		goto out_args;
 	if (fuse_mount(fuse, o->mountpoint) != 0)
 		goto out_destroy;
+	service_signals_hold();
 	if (fuse_daemonize(o->foreground) != 0 ||
 	    fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
 		fuse_unmount(fuse);
 		goto out_destroy;
 	}
+	service_signals_ready();
 	rc = serve(fuse, o);
 	goto out_args;
 out_destroy:

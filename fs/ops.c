@@ -112,9 +112,7 @@ int fs_error(const char *op, const struct pk_status *st)
 {
 	if (st->err == PK_OK) /* a failure without its reason: still a failure */
 		return -EIO;
-	if (st->err != PK_OK && st->reason[0])
-		fprintf(stderr, "pkifs: %s refused (%s): %s\n", op, pk_err_name(st->err),
-			st->reason);
+	(void)op; /* the refusal's audit row is the daemon's log line */
 	return -pk_err_errno(st->err);
 }
 
@@ -299,8 +297,8 @@ static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via_alias)
 	if (via_alias)
 		a.ino = PATH_ALIAS_INO(a.ino);
 	fs_stat(&st, &a, 1);
-	dir_fill_emit(fc, ".", &st, 0);
-	dir_fill_emit(fc, "..", NULL, 0);
+	dir_fill_dots(fc, &st, 0,
+		      PK_FOLDER_INO(f == PK_F_ROOT ? f : pk_folder_info(f)->parent));
 	for (int i = 0; i < n; i++) {
 		pk_store_dir_attr(fs_store, kids[i].folder, &a);
 		if (kids[i].alias)
@@ -370,7 +368,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	fill_folders(&d, n.folder, n.via_alias);
 	if (n.folder == PK_F_ROOT)
 		fill_extras(&d);
-	return fill_names(&d, n.folder);
+	return path_lists_names(n.folder, n.via_alias) ? fill_names(&d, n.folder) : 0;
 }
 
 static int fs_statfs(const char *path, struct statvfs *sv)

@@ -38,6 +38,37 @@ static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t l
 	return pk_folder_child(parent, name);
 }
 
+enum path_layout path_layout = LAYOUT_NODE_OPCUA;
+
+int path_layout_parse(const char *value)
+{
+	static const char *const names[] = {"node-opcua", "part12", "both"};
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(value, names[i])) {
+			path_layout = (enum path_layout)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Do listings show the other spellings (issuer/, rejected/certs/)? */
+static int alias_listed(void)
+{
+	return path_layout != LAYOUT_NODE_OPCUA;
+}
+
+/* Do listings show fixed folder c under its own name? */
+static int real_listed(enum pk_folder c)
+{
+	return path_layout != LAYOUT_PART12 || c != PK_F_ISSUERS;
+}
+
+int path_lists_names(enum pk_folder f, int via_alias)
+{
+	return path_layout != LAYOUT_PART12 || f != PK_F_REJECTED || via_alias;
+}
+
 const char *path_snapshot_dir = "snapshot";
 const char *path_capath_dir = "capath";
 const char *path_cafile = "cafile.pem";
@@ -150,10 +181,10 @@ int path_children(enum pk_folder f, int via_alias, struct dir_child *out)
 	int n = 0;
 
 	for (int c = 0; c < PK_F_COUNT; c++)
-		if (pk_folder_info(c)->parent == f)
+		if (pk_folder_info(c)->parent == f && real_listed(c))
 			out[n++] = (struct dir_child){pk_folder_info(c)->leaf, c, via_alias};
 	for (size_t i = 0; !via_alias && i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (aliases[i].parent == f)
+		if (aliases[i].parent == f && alias_listed())
 			out[n++] = (struct dir_child){aliases[i].leaf, aliases[i].target, 1};
 	return n;
 }

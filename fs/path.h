@@ -35,6 +35,20 @@ struct node {
 	char snap[256];	  /* AREA_SNAPSHOT: the snapshot's name ("" = snapshot/) */
 };
 
+/* Which spelling of each aliased folder listings show (both always
+ * resolve): node-opcua's issuers/ and rejected/ holding the files (the
+ * default), Part 12's issuer/ and rejected/certs/ holding them, or both
+ * (a walk then sees those folders twice: rsync -a copies them twice). */
+enum path_layout { LAYOUT_NODE_OPCUA, LAYOUT_PART12, LAYOUT_BOTH };
+extern enum path_layout path_layout;
+
+/* Parse a -o layout= value: 0, or -1. */
+int path_layout_parse(const char *value);
+
+/* Does a listing of folder f (reached through an alias or not) show the
+ * names stored in it? Part 12's layout shows rejected/'s under certs/. */
+int path_lists_names(enum pk_folder f, int via_alias);
+
 /* Names of the root-level extras (NULL: switched off). */
 extern const char *path_snapshot_dir;
 extern const char *path_capath_dir;

@@ -175,8 +175,7 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 
 	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
 		return -ENOENT;
-	dir_fill_emit(d, ".", NULL, 0);
-	dir_fill_emit(d, "..", NULL, 0);
+	dir_fill_dots(d, NULL, PK_FOLDER_INO(PK_F_ROOT), PK_FOLDER_INO(PK_F_ROOT));
 	k = path_children(n->folder, n->via_alias, kids);
 	for (int i = 0; i < k; i++) {
 		if (pk_snapshot_dir_attr(fs_store, &snap, kids[i].folder, &a) != PK_OK)
@@ -185,8 +184,9 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(d, kids[i].name, &st, 1);
 	}
-	if (!d->full && pk_snapshot_entries_after(fs_store, &snap, n->folder,
-						  dir_fill_resume(d), fill_attr, &f) != PK_OK)
+	if (!d->full && path_lists_names(n->folder, n->via_alias) &&
+	    pk_snapshot_entries_after(fs_store, &snap, n->folder, dir_fill_resume(d), fill_attr,
+				      &f) != PK_OK)
 		return -EIO;
 	return 0;
 }
@@ -194,13 +194,15 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 int ro_readdir(struct node *n, struct dir_fill *d)
 {
 	struct fill f = {d, 0, NULL};
+	struct stat dir = {.st_ino = PK_FOLDER_INO(PK_F_ROOT), .st_mode = S_IFDIR | 0755};
 
 	if (n->type != NODE_DIR)
 		return -ENOTDIR;
 	if (n->area == AREA_SNAPSHOT && n->snap[0])
 		return snap_readdir(n, d);
-	d->fill(d->buf, ".", NULL, 0, 0);
-	d->fill(d->buf, "..", NULL, 0, 0);
+	/* listed whole (offset 0): "." and ".." typed as directories */
+	d->fill(d->buf, ".", &dir, 0, 0);
+	d->fill(d->buf, "..", &dir, 0, 0);
 	if (n->area == AREA_CAPATH)
 		return pk_view_capath_list(fs_store, fill_attr, &f) == PK_OK ? 0 : -EIO;
 	return pk_snapshot_list(fs_store, fill_snapshot, &f) == PK_OK ? 0 : -EIO;

@@ -54,4 +54,18 @@ const char *pk_text_unsafe(const char *s, uint32_t *what, int *is_byte);
 /* Write s to out escaped as the log prints it. */
 void pk_text_put(FILE *out, const char *s);
 
+/* Which rows to print (a zeroed filter: all), and how. */
+struct pk_audit_filter {
+	int64_t after_id; /* only rows after this one (following the log) */
+	int64_t since_ns; /* only rows at or after this time; 0: any */
+	const char *op;	  /* only this operation ("put", "rename", ...); NULL: any */
+	int refused;	  /* only refusals */
+	int json;	  /* one JSON object a line instead of text */
+};
+
+/* Print the last n rows that f lets through (n <= 0: all), oldest first;
+ * *last_id (if not NULL) becomes the id of the last row printed. */
+enum pk_err pk_audit_print_filtered(struct pk_store *s, FILE *out, long n,
+				    const struct pk_audit_filter *f, int64_t *last_id);
+
 #endif

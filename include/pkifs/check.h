@@ -19,6 +19,7 @@
 #ifndef PKIFS_CHECK_H
 #define PKIFS_CHECK_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
@@ -30,6 +31,11 @@ struct pk_violation {
 };
 
 typedef void (*pk_violation_fn)(void *ctx, const struct pk_violation *v);
+
+/* Call fn (if any) with a violation of kind at path, what made from fmt
+ * and ap (vprintf-style); for checks and for doctor's findings alike. */
+void pk_violation_vemit(pk_violation_fn fn, void *ctx, const char *kind, const char *path,
+			const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 struct pk_check_counts {
 	uint64_t entries; /* rows, live and history */

@@ -12,19 +12,13 @@
 #ifndef PKIFS_DOCTOR_H
 #define PKIFS_DOCTOR_H
 
+#include "pkifs/check.h"
 #include "pkifs/store.h"
 
-struct pk_finding {
-	const char *kind; /* stable id: "ca-without-crl", "expired", ... */
-	const char *path; /* folder/name, or "-" */
-	const char *what; /* in words */
-};
-
-typedef void (*pk_finding_fn)(void *ctx, const struct pk_finding *f);
-
-/* Look at the store (file path db, for its mode) and report each finding;
- * *n gets their number. */
-enum pk_err pk_doctor(struct pk_store *s, const char *db, pk_finding_fn fn, void *ctx,
+/* Look at the store (file path db, for its mode) and report each finding
+ * as check.h reports a violation (kinds: "ca-without-crl", "unpaired",
+ * "expired", ...); *n gets their number. */
+enum pk_err pk_doctor(struct pk_store *s, const char *db, pk_violation_fn fn, void *ctx,
 		      unsigned *n, struct pk_status *st);
 
 #endif

@@ -21,6 +21,7 @@ enum pk_kind {
 	PK_KIND_CRL,
 	PK_KIND_KEY,	/* a private key, any supported encoding */
 	PK_KIND_PKCS12, /* a .pfx bundle (key and certificate) */
+	PK_KIND_CSR,	/* a PKCS#10 certificate signing request (own/certs only) */
 };
 
 struct pk_object {

@@ -180,3 +180,7 @@ def write_file(path, data):
     except OSError as e:
         return e
     return None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: builds or installs a package (a minute or so)")

@@ -50,7 +50,7 @@ def test_bad_names_refused_everywhere_and_logged_escaped(mnt, pki, bad):
     r = tool("mv", base + b"/rejected/ok.der", base + b"/rejected/" + name)
     assert r.returncode != 0 and b"Operation not permitted" in r.stderr
     assert os.listdir(base + b"/trusted/certs") == []
-    assert sorted(os.listdir(base + b"/rejected")) == [b"certs", b"ok.der"]
+    assert sorted(os.listdir(base + b"/rejected")) == [b"ok.der"]
     assert os.listdir(base + b"/snapshot") == []
     log = log_bytes(mnt)
     assert raw not in log
@@ -76,6 +76,7 @@ def test_log_escapes_what_an_older_store_holds(mount_factory, pki):
     assert b"cmd=c\\u0085" in line[0] and b"ok: why\\x0anot" in line[0]
     assert len(out.splitlines()) == 2  # the newlines inside the row are escaped
     run("sqlite3", m.db, f"INSERT INTO snapshot(name, gen, time) VALUES('s' || {evil}, 1, 1)")
+    m.no_check = "a snapshot row made by hand, without its folders' attributes"
     r = tool(BIN, "snapshot", "--db", m.db, "list")
     assert r.returncode == 0 and b"s\\x1b[31m\\u202ex\\xff\\x0aback\\\\slash\t" in r.stdout
 

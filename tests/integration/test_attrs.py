@@ -195,14 +195,20 @@ def test_chmod_cannot_open_the_key_folder(mnt, pki, workdir):
     assert os.listdir(mnt.p("own/private")) == ["k.pem"]
 
 
-@pytest.mark.parametrize("tool", ["rsync", "tar"])
-def test_restore_of_a_umask_022_tree_keeps_the_key_folder_closed(mnt, pki, workdir, tool):
-    src = key_tree(workdir, pki)
+def restore(tool, src, dst, workdir):
+    """Copy the tree src onto dst as a restore with tool does."""
     if tool == "rsync":
-        run("rsync", "-a", f"{src}/", f"{mnt.path}/")
-    else:
+        run("rsync", "-a", f"{src}/", f"{dst}/")
+    elif tool == "tar":
         run("tar", "-C", src, "-cf", workdir / "backup.tar", ".")
-        run("tar", "-C", mnt.path, "-xf", workdir / "backup.tar")
+        run("tar", "-C", dst, "-xf", workdir / "backup.tar")
+    else:  # cpio's pass-through mode, as root: modes, owners and times kept
+        run("sh", "-c", f"cd {src} && find . | cpio -pdmu --quiet {dst}")
+
+
+@pytest.mark.parametrize("tool", ["rsync", "tar", "cpio"])
+def test_restore_of_a_umask_022_tree_keeps_the_key_folder_closed(mnt, pki, workdir, tool):
+    restore(tool, key_tree(workdir, pki), mnt.path, workdir)
     assert stat.S_IMODE(os.stat(mnt.p("own/private")).st_mode) == 0o700
     assert open(mnt.p("own/private/private_key.pem"), "rb").read() == \
         (pki / "app1.key.pkcs8.pem").read_bytes()
@@ -224,7 +230,7 @@ def trust_group():
         run("groupdel", name, check=False)
 
 
-@pytest.mark.parametrize("tool", ["rsync", "tar"])
+@pytest.mark.parametrize("tool", ["rsync", "tar", "cpio"])
 def test_restore_that_resets_the_trust_group_is_logged(mount_factory, pki, workdir, trust_group,
                                                         tool):
     name, gid = trust_group
@@ -234,12 +240,7 @@ def test_restore_that_resets_the_trust_group_is_logged(mount_factory, pki, workd
                line.endswith(f"ok: mode 0755 -> 0775, owner 0:0 -> 0:{gid}")
                for line in log_lines(m))
     n = len(log_lines(m))
-    src = key_tree(workdir, pki)
-    if tool == "rsync":
-        run("rsync", "-a", f"{src}/", f"{m.path}/")
-    else:
-        run("tar", "-C", src, "-cf", workdir / "backup.tar", ".")
-        run("tar", "-C", m.path, "-xf", workdir / "backup.tar")
+    restore(tool, key_tree(workdir, pki), m.path, workdir)
     new = log_lines(m)[n:]
     for folder in ("trusted/certs", "issuers/certs", "rejected"):
         assert any(line.split()[2:4] == ["chown", folder] and f" cmd={tool} " in line and

@@ -156,3 +156,30 @@ def test_verdicts_agree_with_node_opcua(mnt, pki):
     assert node_says(pki / "leaf1.der") == "BadCertificateRevocationUnknown"
     out, steps = verify(mnt, pki / "leaf1.der")
     assert not out["accepted"] and steps["revocation"][0] == "unknown"
+
+
+def test_not_yet_valid_like_openssl(mnt, pki, workdir):
+    """A leaf of the intermediate CA whose validity starts in ten days."""
+    store_ca(mnt, pki)
+    (workdir / "index.txt").write_text("")
+    (workdir / "serial").write_text("1000\n")
+    (workdir / "ca.cnf").write_text(
+        f"[ca]\ndefault_ca = d\n[d]\ndatabase = {workdir}/index.txt\nnew_certs_dir = {workdir}\n"
+        f"serial = {workdir}/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n"
+        "[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n"
+        "extendedKeyUsage = serverAuth, clientAuth\n")
+    run("openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", workdir / "f.key",
+        "-subj", "/CN=future", "-out", workdir / "f.csr")
+    start = subprocess.run(["date", "-u", "-d", "+10 days", "+%Y%m%d%H%M%SZ"], capture_output=True,
+                           text=True).stdout.strip()
+    end = subprocess.run(["date", "-u", "-d", "+40 days", "+%Y%m%d%H%M%SZ"], capture_output=True,
+                         text=True).stdout.strip()
+    run("openssl", "ca", "-batch", "-config", workdir / "ca.cnf", "-cert", pki / "intermediate-ca.pem",
+        "-keyfile", pki / "intermediate-ca.key.pem", "-in", workdir / "f.csr", "-extensions", "leaf",
+        "-notext", "-startdate", start, "-enddate", end, "-out", workdir / "future.pem")
+    out, steps = verify(mnt, workdir / "future.pem")
+    assert not out["accepted"]
+    assert steps["validity"][0] == "FAIL" and "not yet valid" in steps["validity"][1]
+    assert steps["trust list"][0] == "ok" and steps["revocation"][0] == "ok"
+    r = openssl_verify(pki, workdir / "future.pem", *crl_opts(pki))
+    assert r.returncode != 0 and "not yet valid" in r.stdout + r.stderr
