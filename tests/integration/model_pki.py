@@ -27,16 +27,27 @@ CA_FOLDERS = (TRUSTED_CERTS, ISSUERS_CERTS)  # where a CRL's CA must be
 # Size caps (the defaults of pk_limits_default).
 CERT_MAX, CRL_MAX, AUX_MAX = 64 * 1024, 16 * 1024 * 1024, 1024 * 1024
 
-# Sub-folders each folder lists (live tree; a snapshot root has no views).
-SUBDIRS = {
-    ROOT: {"own", "trusted", "issuers", "issuer", "rejected"},
-    OWN: {"certs", "private"},
-    "trusted": {"certs", "crl"},
-    "issuers": {"certs", "crl"},
-    REJECTED: {"certs"},
-}
+# Layouts (-o layout=): which spelling of issuers/ and rejected/ a listing
+# shows; every spelling resolves in every layout.
+LAYOUTS = ["node-opcua", "part12", "both"]
 LIVE_ROOT_EXTRA_DIRS = {"snapshot", "capath"}
 LIVE_ROOT_VIEW_FILES = {"cafile.pem"}
+
+
+def listing(path, layout):
+    """(folders listed, whether files are listed) of the folder spelled path
+    in a tree of that layout (a snapshot root adds no views)."""
+    node, part12 = layout in ("node-opcua", "both"), layout in ("part12", "both")
+    if path == ROOT:
+        return {"own", "trusted", "rejected"} | ({"issuers"} if node else set()) | \
+            ({"issuer"} if part12 else set()), True
+    if path == REJECTED:
+        return {"certs"} if part12 else set(), node
+    if path in ("own",):
+        return {"certs", "private"}, True
+    if path in ("trusted", "issuers", "issuer"):
+        return {"certs", "crl"}, True
+    return set(), True
 
 
 def spellings(folder):

@@ -22,8 +22,8 @@ import unittest
 
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
+                                 rule, run_state_machine_as_test)
 
 import model_pki as mp
 from conftest import BIN, PKI, Mount, daemon_pids, is_mounted
@@ -180,25 +180,28 @@ def scan_folder(path):
     return files, dirs
 
 
-def scan_tree(root, live):
+def scan_tree(root, live, layout):
     """{(folder, name): (bytes, mode, mtime)} of a live or snapshot tree; every
-    spelling of a folder must list the same, and folders only theirs."""
+    spelling of a folder that lists files must list the same, the others
+    none, and each folder lists the folders its layout shows."""
     out, problems = {}, []
     for folder in mp.FILE_FOLDERS + mp.CONTAINERS:
         seen = None
-        for sp in mp.spellings(folder):
+        for sp in sorted(mp.spellings(folder), key=lambda sp: not mp.listing(sp, layout)[1]):
             files, dirs = scan_folder(os.path.join(root, sp))
-            want_dirs = set(mp.SUBDIRS.get(folder, ())) if sp != "rejected/certs" else set()
+            want_dirs, lists_files = mp.listing(sp, layout)
             if sp == mp.ROOT and live:
-                want_dirs |= mp.LIVE_ROOT_EXTRA_DIRS
+                want_dirs = want_dirs | mp.LIVE_ROOT_EXTRA_DIRS
                 for v in mp.LIVE_ROOT_VIEW_FILES:
                     files.pop(v, None)
             if dirs != want_dirs:
                 problems.append(f"{sp or '/'}: folders {sorted(dirs)}, expected {sorted(want_dirs)}")
-            if seen is not None and files != seen:
-                problems.append(f"{sp} differs from {mp.spellings(folder)[0]}: "
-                                f"{describe(files)} vs {describe(seen)}")
-            seen = files if seen is None else seen
+            if not lists_files and files:
+                problems.append(f"{sp}: lists files {sorted(files)}, expected none ({layout})")
+            elif seen is not None and lists_files and files != seen:
+                problems.append(f"{sp} differs from {ref}: {describe(files)} vs {describe(seen)}")
+            if seen is None:
+                seen, ref = files, sp
         for n, v in seen.items():
             out[(folder, n)] = v
     return out, problems
@@ -244,12 +247,18 @@ class PkiMachine(RuleBasedStateMachine):
         self.m = None  # mounted by the first step: many sequences have none
         self.model = mp.Model(MAX_REJECTED)
         self.clock = 0  # makes every set mtime distinct (eviction order)
+        self.layout = mp.LAYOUTS[0]
+
+    @initialize(layout=st.sampled_from(mp.LAYOUTS))
+    def choose_layout(self, layout):
+        """The -o layout= of this sequence's mount."""
+        self.layout = layout
 
     def start(self):
         """Mount a fresh store on a fresh mountpoint."""
         STATS["examples"] += 1
         self.base = tempfile.mkdtemp(prefix="ex-", dir=self.workdir)
-        self.m = Mount(self.base, f"max_rejected={MAX_REJECTED}")
+        self.m = Mount(self.base, f"max_rejected={MAX_REJECTED},layout={self.layout}")
         LIVE_MOUNTS.append(self.m)
         self.m.mount()
 
@@ -465,7 +474,7 @@ class PkiMachine(RuleBasedStateMachine):
         self.expect(want is None, r.returncode == 0, f"pkifs restore {name} ({r.stderr.strip()})")
         deadline = time.monotonic() + RESTORE_WAIT
         while True:  # the daemon finds the CLI's commit within 250 ms
-            actual, problems = scan_tree(self.m.path, True)
+            actual, problems = scan_tree(self.m.path, True, self.layout)
             problems += diff(self.model.files, actual, record=False)
             if not problems or time.monotonic() > deadline:
                 break
@@ -493,13 +502,14 @@ class PkiMachine(RuleBasedStateMachine):
     @checked
     def mount_equals_model(self):
         """After every step: the tree, the snapshots and pkifs check."""
-        actual, problems = scan_tree(self.m.path, True)
+        actual, problems = scan_tree(self.m.path, True, self.layout)
         problems += diff(self.model.files, actual, record=True)
         snaps = set(os.listdir(os.path.join(self.m.path, "snapshot")))
         if snaps != set(self.model.snaps):
             problems.append(f"snapshot/ lists {sorted(snaps)}, model {sorted(self.model.snaps)}")
         for name in sorted(snaps & set(self.model.snaps)):
-            s_actual, s_problems = scan_tree(os.path.join(self.m.path, "snapshot", name), False)
+            s_actual, s_problems = scan_tree(os.path.join(self.m.path, "snapshot", name), False,
+                                             self.layout)
             s_problems += diff(self.model.snaps[name], s_actual, record=False)
             problems += [f"snapshot/{name}: {p}" for p in s_problems]
         assert not problems, "mount and model differ:\n" + "\n".join(problems)
