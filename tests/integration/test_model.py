@@ -186,7 +186,7 @@ def scan_tree(root, live, layout):
     none, and each folder lists the folders its layout shows."""
     out, problems = {}, []
     for folder in mp.FILE_FOLDERS + mp.CONTAINERS:
-        seen = None
+        seen, ref = None, None
         for sp in sorted(mp.spellings(folder), key=lambda sp: not mp.listing(sp, layout)[1]):
             files, dirs = scan_folder(os.path.join(root, sp))
             want_dirs, lists_files = mp.listing(sp, layout)
