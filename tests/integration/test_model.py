@@ -78,10 +78,16 @@ def step(fn):
         try:
             fn(self, **kw)
         except Exception:  # not hypothesis's own StopTest (a BaseException)
-            STATS["failed"] = True
+            failed()
             raise
         STATS["steps"] += 1
     return run_step
+
+
+def failed():
+    """Note the first failure: steps from now on replay and shrink it."""
+    if not STATS["failed"]:
+        STATS["failed"], STATS["clean"], STATS["t_fail"] = True, STATS["steps"], time.monotonic()
 
 
 def checked(fn):
@@ -93,7 +99,7 @@ def checked(fn):
         try:
             fn(self)
         except Exception:  # not hypothesis's own StopTest (a BaseException)
-            STATS["failed"] = True
+            failed()
             raise
     return check
 
@@ -604,6 +610,9 @@ def test_model_random_sequences(workdir):
         for m in list(LIVE_MOUNTS):
             release(m)
         LIVE_MOUNTS.clear()
+        if STATS["failed"]:
+            print(f"\nmodel: failed after {STATS['clean']} clean steps "
+                  f"({STATS['t_fail'] - t0:.1f} s; {time.monotonic() - t0:.1f} s with shrinking)")
     print(f"\nmodel: {STATS['steps']} steps clean in {time.monotonic() - t0:.1f} s "
           f"({STATS['examples']} sequences, seed {SEED}; {STATS['refused']} refusals, "
           f"{STATS['refreshed']} rejected/ refreshes, {STATS['evicted']} evictions, as predicted)")
