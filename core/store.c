@@ -269,6 +269,8 @@ uint64_t pk_store_new_ino(struct pk_store *s)
 	uint64_t ino;
 
 	pthread_mutex_lock(&s->lock);
+	if (!s->in_tx) /* a restore by the CLI may have used numbers since */
+		pk_catch_up(s);
 	ino = s->next_ino++;
 	pthread_mutex_unlock(&s->lock);
 	return ino;

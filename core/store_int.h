@@ -89,6 +89,12 @@ enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_
 /* A single-value pragma or query, as an integer (-1 on error). */
 int64_t pk_query_int(struct pk_store *s, const char *sql);
 
+/* Catch up with what another process (the CLI's restore, snapshot) has
+ * committed since the counters were read: the generation and inode counters
+ * move past its, and the listener hears what it changed. 1 if it had. Not
+ * inside a transaction; the store's lock held. */
+int pk_catch_up(struct pk_store *s);
+
 /* Read the generation counter and the next free inode number from the rows
  * (at open, and again after another process committed). */
 void pk_load_counters(struct pk_store *s);

@@ -435,7 +435,8 @@ static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
 		e = blob_data(op->s, row->blob, &data, &len);
 	if (e != PK_OK && op->st->err == PK_OK)
 		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
-	if (e == PK_OK && f1 == f2)
+	/* within a folder of files kept verbatim there is nothing to parse */
+	if (e == PK_OK && f1 == f2 && pk_folder_info(f1)->content != PK_C_AUX)
 		e = pk_object_parse(data, len, &op->obj, op->st);
 	else if (e == PK_OK)
 		e = precheck(op, f2, data, len);

@@ -63,7 +63,7 @@ static int64_t data_version(struct pk_store *s)
 /* Catch up with what another process (the CLI's restore, snapshot) has
  * committed since the counters were read: the generation and inode counters
  * move past its, and the listener hears what it changed. 1 if it had. */
-static int catch_up(struct pk_store *s)
+int pk_catch_up(struct pk_store *s)
 {
 	int64_t v = data_version(s);
 	uint64_t old = s->gen;
@@ -83,7 +83,7 @@ enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st)
 	if (rc != SQLITE_OK)
 		return pk_sql_fail(s, rc, st);
 	s->n_changed = 0;
-	catch_up(s);
+	pk_catch_up(s);
 	s->in_tx = 1;
 	s->gen++;
 	return PK_OK;
@@ -94,7 +94,7 @@ int pk_store_poll(struct pk_store *s)
 	int r;
 
 	pthread_mutex_lock(&s->lock);
-	r = s->in_tx ? 0 : catch_up(s);
+	r = s->in_tx ? 0 : pk_catch_up(s);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
