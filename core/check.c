@@ -19,6 +19,8 @@ struct checker {
 	pk_violation_fn fn;
 	void *ctx;
 	struct pk_check_counts *n;
+	const struct pk_progress *p;
+	uint64_t blobs; /* in the store, for progress */
 };
 
 void pk_violation_vemit(pk_violation_fn fn, void *ctx, const char *kind, const char *path,
@@ -179,6 +181,7 @@ static void check_blobs(struct checker *c)
 
 	while (q && sqlite3_step(q) == SQLITE_ROW) {
 		c->n->blobs++;
+		pk_progress_report(c->p, "check", c->n->blobs, c->blobs);
 		snprintf(blob, sizeof(blob), "blob %lld",
 			 (long long)sqlite3_column_int64(q, 0));
 		if (sqlite3_column_type(q, 3) == SQLITE_NULL) {
@@ -348,9 +351,10 @@ static void check_generations(struct checker *c)
 }
 
 enum pk_err pk_store_check(struct pk_store *s, pk_violation_fn fn, void *ctx,
-			   struct pk_check_counts *n, struct pk_status *st)
+			   const struct pk_progress *p, struct pk_check_counts *n,
+			   struct pk_status *st)
 {
-	struct checker c = {s, fn, ctx, n};
+	struct checker c = {s, fn, ctx, n, p, 0};
 	int rc;
 
 	memset(n, 0, sizeof(*n));
@@ -359,6 +363,7 @@ enum pk_err pk_store_check(struct pk_store *s, pk_violation_fn fn, void *ctx,
 	if (rc == SQLITE_OK) {
 		n->entries = (uint64_t)pk_query_int(s, "SELECT count(*) FROM entry");
 		n->snapshots = (uint64_t)pk_query_int(s, "SELECT count(*) FROM snapshot");
+		c.blobs = (uint64_t)pk_query_int(s, "SELECT count(*) FROM blob");
 		check_file(&c);
 		check_missing_blobs(&c);
 		check_blobs(&c);

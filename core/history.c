@@ -182,7 +182,23 @@ enum pk_err pk_history_prune(struct pk_store *s, int64_t retention_ns, unsigned 
 	return e;
 }
 
-enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_status *st)
+/* Copy the pages a step at a time, reporting how many are done. */
+static int backup_pages(sqlite3_backup *b, const struct pk_progress *p)
+{
+	int rc;
+
+	do {
+		rc = sqlite3_backup_step(b, 256);
+		pk_progress_report(
+			p, "backup",
+			(uint64_t)(sqlite3_backup_pagecount(b) - sqlite3_backup_remaining(b)),
+			(uint64_t)sqlite3_backup_pagecount(b));
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	return rc;
+}
+
+enum pk_err pk_store_backup(struct pk_store *s, const char *path, const struct pk_progress *p,
+			    struct pk_status *st)
 {
 	sqlite3 *out = NULL;
 	sqlite3_backup *b;
@@ -197,7 +213,12 @@ enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_stat
 	pthread_mutex_lock(&s->lock);
 	b = rc == SQLITE_OK ? sqlite3_backup_init(out, "main", s->db, "main") : NULL;
 	if (b) {
-		rc = sqlite3_backup_step(b, -1);
+		/* one read transaction on the source: the steps copy one
+		 * snapshot while a daemon goes on writing (WAL) */
+		sqlite3_exec(s->db, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL,
+			     NULL);
+		rc = backup_pages(b, p);
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 		sqlite3_backup_finish(b);
 	} else {
 		rc = SQLITE_ERROR;

@@ -18,7 +18,7 @@
 #include "pkifs/check.h"
 
 static const char usage_check[] =
-	"usage: pkifs check --db FILE [--json] [--repair]\n"
+	"usage: pkifs check --db FILE [--json] [--repair] [--quiet]\n"
 	"\n"
 	"Verifies the store's invariants, read-only (also while it is mounted):\n"
 	"the file's integrity and foreign keys; every entry's bytes exist and\n"
@@ -32,7 +32,9 @@ static const char usage_check[] =
 	"  --json    one JSON object: {\"clean\", \"counts\", \"violations\": [{\"kind\",\n"
 	"            \"path\", \"what\"}]}\n"
 	"  --repair  remove the entries whose bytes are gone (audited, one\n"
-	"            transaction; the store must not be mounted), then check\n";
+	"            transaction; the store must not be mounted), then check\n"
+	"  --quiet   no progress line (shown on a terminal when the violations\n"
+	"            go elsewhere, or with --json)\n";
 
 /* Remove the entries whose bytes are gone, if no daemon holds the store. */
 static int repair(const char *db)
@@ -67,19 +69,23 @@ static int repair(const char *db)
 }
 
 /* Check the store at db and print what was found; the exit status. */
-static int check(const char *db, int json)
+static int check(const char *db, int json, int quiet)
 {
 	struct cli_out o = {json, 1};
 	struct pk_check_counts n = {0};
 	struct pk_status st = {0};
 	struct pk_store *s = cli_open_ro(db);
+	struct cli_progress pr;
+	struct pk_progress p;
 	enum pk_err e;
 
 	if (!s)
 		return 2;
 	if (json)
 		printf("{\"violations\": [");
-	e = pk_store_check(s, cli_print_violation, &o, &n, &st);
+	cli_progress_init(&pr, &p, quiet || (!json && isatty(1)));
+	e = pk_store_check(s, cli_print_violation, &o, &p, &n, &st);
+	cli_progress_done(&pr);
 	pk_store_close(s);
 	if (e != PK_OK) {
 		fprintf(stderr, "pkifs: cannot check %s: %s\n", db, st.reason);
@@ -106,7 +112,7 @@ static int check(const char *db, int json)
 int cmd_check(int argc, char **argv)
 {
 	const char *db = NULL;
-	int json = 0, fix = 0, rc;
+	int json = 0, fix = 0, quiet = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
@@ -117,6 +123,8 @@ int cmd_check(int argc, char **argv)
 			json = 1;
 		else if (!strcmp(argv[i], "--repair"))
 			fix = 1;
+		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+			quiet = 1;
 		else
 			return fprintf(stderr, "%s", usage_check), 2;
 	}
@@ -124,5 +132,5 @@ int cmd_check(int argc, char **argv)
 		return fprintf(stderr, "%s", usage_check), 2;
 	if (fix && (rc = repair(db)) != 0)
 		return rc;
-	return check(db, json);
+	return check(db, json, quiet);
 }

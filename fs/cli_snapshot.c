@@ -25,18 +25,24 @@ static const char usage_snapshot[] =
 	"or relative: -30s, -10m, -2h, -1d (within the mount's history retention).\n";
 
 static const char usage_restore[] =
-	"usage: pkifs restore --db FILE NAME\n"
+	"usage: pkifs restore --db FILE NAME [--quiet]\n"
 	"\n"
 	"Makes the live tree equal to snapshot NAME, in one audited transaction.\n"
-	"Works while the store is mounted.\n";
+	"Works while the store is mounted. On a terminal it says when it starts\n"
+	"and ends (--quiet: not).\n";
 
 static const char usage_backup[] =
-	"usage: pkifs backup --db FILE OUT.db\n"
+	"usage: pkifs backup --db FILE OUT.db [--quiet]\n"
 	"\n"
 	"Writes a consistent copy of the whole database (mode 0600) while it is in\n"
-	"use; the copy mounts as it is.\n";
+	"use; the copy mounts as it is. On a terminal it shows the pages copied\n"
+	"(--quiet: not).\n";
 
-/* Split "--db FILE" out of argv; the rest go to rest[] (NULL-terminated). */
+/* --quiet was given: no progress on a terminal. */
+static int quiet;
+
+/* Split "--db FILE" and --quiet out of argv; the rest go to rest[]
+ * (NULL-terminated). */
 static int args(int argc, char **argv, const char *usage, const char **db, char **rest, int max)
 {
 	int n = 0;
@@ -46,6 +52,8 @@ static int args(int argc, char **argv, const char *usage, const char **db, char 
 			return printf("%s", usage), 1;
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			*db = argv[++i];
+		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
+			quiet = 1;
 		else if (n < max)
 			rest[n++] = argv[i];
 		else
@@ -181,7 +189,11 @@ int cmd_restore(int argc, char **argv)
 	if (!(s = open_store(db, 0)))
 		return 1;
 	cli_self(&c);
+	if (!quiet && isatty(2))
+		fprintf(stderr, "pkifs: restoring snapshot %s (one transaction)...", rest[0]);
 	rc = pk_snapshot_restore(s, &c, rest[0], &st) == PK_OK ? 0 : 1;
+	if (!quiet && isatty(2))
+		fprintf(stderr, " %s\n", rc ? "failed" : "done");
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 	pk_store_close(s);
@@ -190,6 +202,8 @@ int cmd_restore(int argc, char **argv)
 
 int cmd_backup(int argc, char **argv)
 {
+	struct cli_progress pr;
+	struct pk_progress p;
 	const char *db = NULL;
 	char *rest[2];
 	struct pk_status st = {0};
@@ -202,7 +216,9 @@ int cmd_backup(int argc, char **argv)
 		return fprintf(stderr, "%s", usage_backup), 2;
 	if (!(s = open_store(db, 1)))
 		return 1;
-	rc = pk_store_backup(s, rest[0], &st) == PK_OK ? 0 : 1;
+	cli_progress_init(&pr, &p, quiet);
+	rc = pk_store_backup(s, rest[0], &p, &st) == PK_OK ? 0 : 1;
+	cli_progress_done(&pr);
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 	pk_store_close(s);

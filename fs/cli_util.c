@@ -120,6 +120,33 @@ void cli_print_violation(void *ctx, const struct pk_violation *v)
 	o->first = 0;
 }
 
+/* Show done of total when the percentage moved (pk_progress fn). */
+static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = ctx;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (!p->on || pct == p->last)
+		return;
+	p->last = pct;
+	fprintf(stderr, "\rpkifs: %s %llu/%llu (%d%%)", what, (unsigned long long)done,
+		(unsigned long long)total, pct);
+}
+
+void cli_progress_init(struct cli_progress *p, struct pk_progress *pp, int quiet)
+{
+	p->on = !quiet && isatty(2);
+	p->last = -1;
+	pp->fn = show_progress;
+	pp->ctx = p;
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+	if (p->on && p->last >= 0)
+		fputc('\n', stderr);
+}
+
 void cli_json_str(FILE *out, const char *s)
 {
 	fputc('"', out);

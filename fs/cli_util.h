@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "pkifs/check.h"
+#include "pkifs/progress.h"
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
 #include "pkifs/verify.h"
@@ -57,6 +58,20 @@ struct cli_out {
 /* Print a violation or finding (pk_violation_fn; ctx a struct cli_out):
  * "PATH: WHAT [KIND]" escaped as the log is, or a JSON object. */
 void cli_print_violation(void *ctx, const struct pk_violation *v);
+
+/* A progress line on a terminal: "pkifs: WHAT N/M (P%)" on stderr, kept
+ * to one line, when stderr is a terminal and quiet is 0. */
+struct cli_progress {
+	int on;
+	int last; /* the last percentage shown */
+};
+
+/* Set p up (on when stderr is a terminal and not quiet) and make pp
+ * report to it. */
+void cli_progress_init(struct cli_progress *p, struct pk_progress *pp, int quiet);
+
+/* End the progress line (a newline when one was shown). */
+void cli_progress_done(struct cli_progress *p);
 
 /* s as a JSON string on out. */
 void cli_json_str(FILE *out, const char *s);

@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include "pkifs/progress.h"
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
 
@@ -49,7 +50,8 @@ struct pk_check_counts {
  * transaction (a consistent view while a daemon writes). PK_OK when the
  * check ran, whatever it found (see n->violations). */
 enum pk_err pk_store_check(struct pk_store *s, pk_violation_fn fn, void *ctx,
-			   struct pk_check_counts *n, struct pk_status *st);
+			   const struct pk_progress *p, struct pk_check_counts *n,
+			   struct pk_status *st);
 
 /* Remove the entries (live and history) whose blob does not exist, with an
  * audit row for each live one, in one transaction; *removed gets the number

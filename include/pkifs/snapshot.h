@@ -11,6 +11,7 @@
 #ifndef PKIFS_SNAPSHOT_H
 #define PKIFS_SNAPSHOT_H
 
+#include "pkifs/progress.h"
 #include "pkifs/store.h"
 #include "pkifs/trust.h"
 
@@ -57,6 +58,7 @@ enum pk_err pk_history_prune(struct pk_store *s, int64_t retention_ns, unsigned 
 			     unsigned *deleted);
 
 /* Write a consistent copy of the whole database to path (SQLite backup). */
-enum pk_err pk_store_backup(struct pk_store *s, const char *path, struct pk_status *st);
+enum pk_err pk_store_backup(struct pk_store *s, const char *path, const struct pk_progress *p,
+			    struct pk_status *st);
 
 #endif

@@ -92,7 +92,7 @@ static struct found *check(struct pk_store *s)
 	struct pk_status st;
 
 	memset(&f, 0, sizeof(f));
-	assert_int_equal(pk_store_check(s, collect, &f, &n, &st), PK_OK);
+	assert_int_equal(pk_store_check(s, collect, &f, NULL, &n, &st), PK_OK);
 	assert_int_equal(n.violations, f.n);
 	return &f;
 }

@@ -199,8 +199,8 @@ static void backup_is_a_store(void **state)
 	assert_int_equal(pk_snapshot_create(s, &me, "in-backup", 0, &st), PK_OK);
 	snprintf(path, sizeof(path), "%s.backup", dbpath);
 	test_rm_db(path);
-	assert_int_equal(pk_store_backup(s, path, &st), PK_OK);
-	assert_int_equal(pk_store_backup(s, path, &st), PK_E_EXISTS);
+	assert_int_equal(pk_store_backup(s, path, NULL, &st), PK_OK);
+	assert_int_equal(pk_store_backup(s, path, NULL, &st), PK_E_EXISTS);
 	pk_limits_default(&o.limits);
 	assert_int_equal(pk_store_open(path, &o, &copy, &st), PK_OK);
 	assert_string_equal(v = at(copy, "in-backup", "x"), "kept");
