@@ -255,8 +255,8 @@ class PkiMachine(RuleBasedStateMachine):
         self.clock = 0  # makes every set mtime distinct (eviction order)
         self.layout = mp.LAYOUTS[0]
         # Paths whose name the kernel may still hold with nothing under it: a
-        # file refused at its close, or filed from trusted/ or issuers/ into
-        # certs/ or crl/. The refusal or filing comes while the file is open,
+        # file refused at its close, or filed (written or moved) from trusted/
+        # or issuers/ into certs/ or crl/. The refusal or filing comes while the file is open,
         # so its dentry stays; libfuse's path API can make the kernel forget
         # a name only under the root (issue 10: exact invalidation by node
         # id). An open(O_CREAT) of such a path then fails with ENOENT; a
@@ -418,6 +418,8 @@ class PkiMachine(RuleBasedStateMachine):
             got = tool_errno(run_tool("mv", src, dst))
         else:  # mv refuses a file onto itself under another spelling
             got = os_errno(os.rename, src, dst)
+        if got is None and f2 in mp.CONTAINERS:
+            self.stale.add(dst)  # filed in certs/ or crl/: see self.stale
         self.expect(want, got, f"{tool} {src} {dst}")
 
     @rule(data=st.data(), alias=st.booleans(), tool=st.sampled_from(["unlink", "rm"]))
