@@ -48,26 +48,24 @@ static void set(struct pk_verify_result *r, enum pk_verify_step step, enum pk_ve
 	snprintf(r->step[step].why, sizeof(r->step[step].why), fmt, arg ? arg : "");
 }
 
-/* A certificate's common name (or whole subject), for reasons. */
-static const char *cn_of(X509 *x, char *buf, size_t size)
+/* A name's common name (or the whole name), for reasons. */
+static const char *name_cn(X509_NAME *nm, char *buf, size_t size)
 {
-	X509_NAME *nm = x ? X509_get_subject_name(x) : NULL;
-
 	buf[0] = 0;
 	if (nm && X509_NAME_get_text_by_NID(nm, NID_commonName, buf, (int)size) < 0)
 		X509_NAME_oneline(nm, buf, (int)size);
 	return buf;
 }
 
-/* The common name of a certificate's issuer. */
+/* A certificate's subject CN, and its issuer's. */
+static const char *cn_of(X509 *x, char *buf, size_t size)
+{
+	return name_cn(x ? X509_get_subject_name(x) : NULL, buf, size);
+}
+
 static const char *issuer_cn(X509 *x, char *buf, size_t size)
 {
-	X509_NAME *nm = x ? X509_get_issuer_name(x) : NULL;
-
-	buf[0] = 0;
-	if (nm && X509_NAME_get_text_by_NID(nm, NID_commonName, buf, (int)size) < 0)
-		X509_NAME_oneline(nm, buf, (int)size);
-	return buf;
+	return name_cn(x ? X509_get_issuer_name(x) : NULL, buf, size);
 }
 
 /* Every certificate of DER or PEM bytes, in order, onto out. */
