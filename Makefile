@@ -15,6 +15,43 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 B = build
 BA = build/asan
 
+# Every object is built with -MMD -MP: the .d file beside it names the
+# headers it includes, so touching a header rebuilds only its dependants.
+# core/ goes into a static libpkcore.a per build flavour; each flavour has
+# its own object directory:
+#   $(B)/obj        release: the daemon $(B)/pkifs (CFLAGS)
+#   $(BA)/obj       ASan+UBSan daemon $(BA)/pkifs
+#   $(B)/unit/obj   unit tests of core/ (ASan+UBSan)
+#   $(B)/unit-vg/obj  the same unit tests without sanitizers, for valgrind
+#   $(B)/fuzz/obj   libFuzzer target (clang)
+DEPFLAGS = -MMD -MP
+REL_FLAGS  = $(WARN) $(CFLAGS) $(CPPFLAGS)
+ASAN_FLAGS = $(WARN) -O1 -g $(SAN) $(CPPFLAGS)
+UNIT_FLAGS = $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Icore
+VG_FLAGS   = $(WARN) -O1 -g $(CPPFLAGS) -Icore
+FUZZ_CC    = clang
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Icore
+FUZZ_SAN   = address,undefined
+
+objs = $(patsubst %.c,$(1)/%.o,$(2))
+
+REL_CORE  = $(call objs,$(B)/obj,$(CORE_SRC))
+REL_FS    = $(call objs,$(B)/obj,$(FS_SRC))
+ASAN_CORE = $(call objs,$(BA)/obj,$(CORE_SRC))
+ASAN_FS   = $(call objs,$(BA)/obj,$(FS_SRC))
+UNIT_CORE = $(call objs,$(B)/unit/obj,$(CORE_SRC))
+UNIT_TOBJ = $(call objs,$(B)/unit/obj,$(UNIT_SRC))
+VG_CORE   = $(call objs,$(B)/unit-vg/obj,$(CORE_SRC))
+VG_TOBJ   = $(call objs,$(B)/unit-vg/obj,$(UNIT_SRC))
+FUZZ_CORE = $(call objs,$(B)/fuzz/obj,$(CORE_SRC))
+
+UNIT_BINS    = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+UNIT_VG_BINS = $(patsubst tests/unit/%.c,$(B)/unit-vg/%,$(UNIT_SRC))
+
+ALL_OBJS = $(REL_CORE) $(REL_FS) $(ASAN_CORE) $(ASAN_FS) $(UNIT_CORE) $(UNIT_TOBJ) \
+	$(VG_CORE) $(VG_TOBJ) $(FUZZ_CORE) $(B)/fuzz/obj/fuzz_object.o
+-include $(ALL_OBJS:.o=.d)
+
 .PHONY: all deps install uninstall test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
 
 all: $(B)/pkifs
@@ -33,27 +70,52 @@ $(B)/.deps: scripts/install-deps.sh
 	@touch $@
 deps: $(B)/.deps
 
-$(B)/pkifs: $(CORE_SRC) $(FS_SRC) $(HDRS) | $(B)/.deps
-	$(CC) $(WARN) $(CFLAGS) $(shell pkg-config --cflags fuse3) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CORE_SRC) $(FS_SRC) $(LIBS)
+$(REL_CORE) $(REL_FS): $(B)/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(REL_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(BA)/pkifs: $(CORE_SRC) $(FS_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(BA)
-	$(CC) $(WARN) -O1 -g $(SAN) $(shell pkg-config --cflags fuse3) $(CPPFLAGS) -o $@ $(CORE_SRC) $(FS_SRC) $(LIBS)
+$(ASAN_CORE) $(ASAN_FS): $(BA)/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(UNIT_CORE) $(UNIT_TOBJ): $(B)/unit/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_FLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(VG_CORE) $(VG_TOBJ): $(B)/unit-vg/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(CC) $(VG_FLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(FUZZ_CORE): $(B)/fuzz/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $(DEPFLAGS) -c -o $@ $<
+
+# The archive is rebuilt whole, so an object whose source left core/ does
+# not linger in it.
+%/libpkcore.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/obj/libpkcore.a: $(REL_CORE)
+$(BA)/obj/libpkcore.a: $(ASAN_CORE)
+$(B)/unit/obj/libpkcore.a: $(UNIT_CORE)
+$(B)/unit-vg/obj/libpkcore.a: $(VG_CORE)
+$(B)/fuzz/obj/libpkcore.a: $(FUZZ_CORE)
+
+$(B)/pkifs: $(REL_FS) $(B)/obj/libpkcore.a
+	$(CC) $(REL_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BA)/pkifs: $(ASAN_FS) $(BA)/obj/libpkcore.a
+	$(CC) $(ASAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests of core/: cmocka, real OpenSSL, real SQLite files.
-$(B)/unit/%: tests/unit/%.c tests/unit/testpki.h $(CORE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(B)/unit
-	$(CC) $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Icore -o $@ $< $(CORE_SRC) -lcmocka -lsqlite3 -lcrypto -lpthread
-
-UNIT_BINS = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+$(UNIT_BINS): $(B)/unit/%: $(B)/unit/obj/tests/unit/%.o $(B)/unit/obj/libpkcore.a
+	$(CC) $(UNIT_FLAGS) -o $@ $^ -lcmocka -lsqlite3 -lcrypto -lpthread
 
 # The same unit tests without sanitizers, for valgrind memcheck (which sees
 # what ASan does not: reads of uninitialised memory).
-$(B)/unit-vg/%: tests/unit/%.c tests/unit/testpki.h $(CORE_SRC) $(HDRS) | $(B)/.deps
-	@mkdir -p $(B)/unit-vg
-	$(CC) $(WARN) -O1 -g $(CPPFLAGS) -Icore -o $@ $< $(CORE_SRC) -lcmocka -lsqlite3 -lcrypto -lpthread
-
-UNIT_VG_BINS = $(patsubst tests/unit/%.c,$(B)/unit-vg/%,$(UNIT_SRC))
+$(UNIT_VG_BINS): $(B)/unit-vg/%: $(B)/unit-vg/obj/tests/unit/%.o $(B)/unit-vg/obj/libpkcore.a
+	$(CC) $(VG_FLAGS) -o $@ $^ -lcmocka -lsqlite3 -lcrypto -lpthread
 
 $(B)/testpki/.done: scripts/gen-test-pki.sh | $(B)/.deps
 	@mkdir -p $(B)/testpki
@@ -76,7 +138,11 @@ integration: $(B)/pkifs $(B)/testpki/.done $(B)/gencerts
 # Everything: unit tests (ASan+UBSan, then valgrind memcheck), the mount
 # tests against the release build and again against an ASan+UBSan daemon,
 # and a mounted session under valgrind memcheck.
-test: unit unit-valgrind integration test-asan valgrind bench-smoke
+# The suites run one after another even under make -j (they mount, and
+# share the machine); what they need is built first, in parallel.
+TEST_SUITES = unit unit-valgrind integration test-asan valgrind bench-smoke
+test: $(UNIT_BINS) $(UNIT_VG_BINS) $(B)/pkifs $(BA)/pkifs $(B)/gencerts $(B)/testpki/.done
+	@for s in $(TEST_SUITES); do $(MAKE) --no-print-directory $$s || exit 1; done
 
 asan: $(BA)/pkifs
 test-asan: $(BA)/pkifs $(B)/testpki/.done $(B)/gencerts
@@ -98,9 +164,12 @@ bench-smoke: $(B)/pkifs $(B)/gencerts
 
 # libFuzzer on the validation entry point, seeded with the hostile corpus,
 # for FUZZ_SECONDS (default 60).
-$(B)/fuzz_object: tests/fuzz/fuzz_object.c core/object.c core/object_parse.c core/status.c $(HDRS) | $(B)/.deps
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Icore \
-	  -o $@ tests/fuzz/fuzz_object.c core/object.c core/object_parse.c core/status.c -lcrypto
+$(B)/fuzz/obj/fuzz_object.o: tests/fuzz/fuzz_object.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $(DEPFLAGS) -c -o $@ $<
+
+$(B)/fuzz_object: $(B)/fuzz/obj/fuzz_object.o $(B)/fuzz/obj/libpkcore.a
+	$(FUZZ_CC) -g -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ -lcrypto
 
 fuzz: $(B)/fuzz_object
 	@mkdir -p $(B)/fuzz-corpus
