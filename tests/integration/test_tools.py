@@ -260,12 +260,19 @@ def test_parallel_writers_and_readers(mnt, pki, workdir):
         assert g.wait() == 0
     procs = [subprocess.Popen(["bash", "-c", f"cp {certs}/w{w}-*.der {mnt.p('trusted/certs')}/"])
              for w in range(4)]
-    readers = [subprocess.Popen(["bash", "-c", f"for i in $(seq 1 20); do cat {mnt.path}/trusted/certs/* >/dev/null 2>&1; ls -l {mnt.path}/trusted/certs >/dev/null; done"])
+    # readers list and read while the writers write: any failure of cat or
+    # ls (a listed name that cannot be opened or read, an I/O error) fails
+    # the reader; nullglob and </dev/null so an empty folder reads nothing
+    read_loop = (f"shopt -s nullglob; for i in $(seq 1 20); do "
+                 f" cat {mnt.path}/trusted/certs/* </dev/null >/dev/null || exit 1; "
+                 f" ls -l {mnt.path}/trusted/certs >/dev/null || exit 2; done")
+    readers = [subprocess.Popen(["bash", "-c", read_loop], stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     for p in procs:
         assert p.wait() == 0
     for r in readers:
-        r.wait()
+        _, err = r.communicate(timeout=120)
+        assert r.returncode == 0 and err == "", f"reader exit {r.returncode}: {err}"
     names = sorted(os.listdir(mnt.p("trusted/certs")))
     assert len(names) == 100
     for n in names:
