@@ -124,11 +124,10 @@ static enum pk_err set_dir(struct pk_store *s, enum pk_folder f, const struct pk
 		return e;
 	ch->cur = ch->old;
 	apply(&ch->cur, a, which);
-	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY &&
-	    (a->mode & 077)) {
+	if ((which & PK_SET_MODE) && pk_folder_dir_mode(f, ch->cur.mode) != ch->cur.mode) {
 		ch->dropped = 1;
-		ch->asked = a->mode & 07777;
-		ch->cur.mode &= ~077u;
+		ch->asked = ch->cur.mode;
+		ch->cur.mode = pk_folder_dir_mode(f, ch->cur.mode);
 	}
 	if (same(&ch->old, &ch->cur))
 		return PK_OK;	     /* nothing to store; a drop is still logged */
@@ -148,11 +147,8 @@ static enum pk_err set_entry(struct pk_store *s, enum pk_folder f, const char *n
 		return pk_fail(st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
 	if (e != PK_OK)
 		return pk_sql_fail(s, sqlite3_errcode(s->db), st);
-	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY && (a->mode & 077))
-		return pk_fail(st, PK_E_PERM,
-			       "private keys stay readable by their owner only (mode "
-			       "0%o refused)",
-			       a->mode & 07777);
+	if ((which & PK_SET_MODE) && pk_folder_check_mode(f, a->mode, st) != PK_OK)
+		return st->err;
 	ch->old = row.attr;
 	apply(&row.attr, a, which);
 	ch->cur = row.attr;

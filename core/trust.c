@@ -239,8 +239,7 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 		e = refresh_rejected(op, name);
 	if (!row->attr.ino)
 		row->attr.ino = old.attr.ino ? old.attr.ino : op->s->next_ino++;
-	if (pk_folder_info(f)->content == PK_C_KEY)
-		row->attr.mode = 0600;
+	row->attr.mode = pk_folder_entry_mode(f, row->attr.mode);
 	if (e == PK_OK)
 		e = entry_insert(op->s, f, name, row);
 	if (e == PK_OK && rejected)
