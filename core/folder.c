@@ -35,7 +35,7 @@ static const struct pk_folder_alias aliases[] = {
 };
 
 /* Entries of an owner-only folder; the bits no key may have. */
-#define KEY_MODE 0600u
+#define KEY_MODE    0600u
 #define GROUP_OTHER 077u
 
 void pk_limits_default(struct pk_limits *l)

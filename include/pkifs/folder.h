@@ -57,9 +57,9 @@ struct pk_folder_info {
 	const char *leaf;      /* last path element: "certs" */
 	enum pk_folder parent; /* PK_F_NONE for the root */
 	enum pk_content content;
-	unsigned dir_mode;	  /* default permission bits of the folder */
-	enum pk_view_feed view;	  /* what it gives the views */
-	int trust_group;	  /* group-owned and writable under -o trust_group */
+	unsigned dir_mode;	/* default permission bits of the folder */
+	enum pk_view_feed view; /* what it gives the views */
+	int trust_group;	/* group-owned and writable under -o trust_group */
 };
 
 /* Another spelling of a folder that stacks use: leaf under parent names
