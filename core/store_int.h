@@ -11,6 +11,14 @@
 #include "pkifs/audit.h"
 #include "pkifs/store.h"
 
+/* enum pk_kind's numbers as SQL text: "b.kind = " SQL_KIND_CERT. Not a bound
+ * parameter: SQLite uses a partial index (WHERE kind = 2) only for a query
+ * whose WHERE says the same constant. */
+#define SQL_NUM_(x)   #x
+#define SQL_NUM(x)    SQL_NUM_(x)
+#define SQL_KIND_CERT SQL_NUM(PK_KIND_CERT_ID)
+#define SQL_KIND_CRL  SQL_NUM(PK_KIND_CRL_ID)
+
 enum stmt_id {
 	Q_ENTRY_LOOKUP,
 	Q_ENTRY_READ,
