@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_int.h"
 #include "entry.h"
 #include "pkifs/check.h"
 
@@ -443,7 +444,7 @@ enum pk_err pk_store_repair(struct pk_store *s, const struct pk_caller *c, unsig
 	struct repair x = {c, removed};
 
 	*removed = 0;
-	return pk_tx_run(s, repair_body, &x, st);
+	return pk_audit_run(s, repair_body, &x, st);
 }
 
 enum pk_err pk_store_note_limits(struct pk_store *s)
