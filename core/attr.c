@@ -13,9 +13,8 @@
  */
 #include <string.h>
 
+#include "audit_int.h"
 #include "entry.h"
-#include "pkifs/audit.h"
-#include "pkifs/trust.h"
 
 /* One change of attributes: what was, what will be, and the mode asked for
  * when group and other bits had to be dropped. */
@@ -124,11 +123,10 @@ static enum pk_err set_dir(struct pk_store *s, enum pk_folder f, const struct pk
 		return e;
 	ch->cur = ch->old;
 	apply(&ch->cur, a, which);
-	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY &&
-	    (a->mode & 077)) {
+	if ((which & PK_SET_MODE) && pk_folder_dir_mode(f, ch->cur.mode) != ch->cur.mode) {
 		ch->dropped = 1;
-		ch->asked = a->mode & 07777;
-		ch->cur.mode &= ~077u;
+		ch->asked = ch->cur.mode;
+		ch->cur.mode = pk_folder_dir_mode(f, ch->cur.mode);
 	}
 	if (same(&ch->old, &ch->cur))
 		return PK_OK;	     /* nothing to store; a drop is still logged */
@@ -148,11 +146,8 @@ static enum pk_err set_entry(struct pk_store *s, enum pk_folder f, const char *n
 		return pk_fail(st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
 	if (e != PK_OK)
 		return pk_sql_fail(s, sqlite3_errcode(s->db), st);
-	if ((which & PK_SET_MODE) && pk_folder_info(f)->content == PK_C_KEY && (a->mode & 077))
-		return pk_fail(st, PK_E_PERM,
-			       "private keys stay readable by their owner only (mode "
-			       "0%o refused)",
-			       a->mode & 07777);
+	if ((which & PK_SET_MODE) && pk_folder_check_mode(f, a->mode, st) != PK_OK)
+		return st->err;
 	ch->old = row.attr;
 	apply(&row.attr, a, which);
 	ch->cur = row.attr;
@@ -169,6 +164,7 @@ static enum pk_err set_entry(struct pk_store *s, enum pk_folder f, const char *n
 static enum pk_err commit(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
 			  const char *name, const struct change *ch, struct pk_status *st)
 {
+	char note[200];
 	struct pk_audit_rec r = {op_name(altered(ch)),
 				 f,
 				 log_name(f, name),
@@ -177,55 +173,57 @@ static enum pk_err commit(struct pk_store *s, const struct pk_caller *c, enum pk
 				 NULL,
 				 c,
 				 PK_OK,
-				 NULL,
+				 note,
 				 0};
-	char note[200];
-	enum pk_err e = PK_OK;
 
 	describe(ch, f, note, sizeof(note));
-	r.reason = note;
-	if (altered(ch))
-		e = pk_audit_append_deferred(s);
-	if (e == PK_OK && altered(ch))
-		e = pk_audit_append(s, &r);
-	if (e != PK_OK) {
+	return pk_audit_commit(s, altered(ch) ? &r : NULL, st);
+}
+
+/* The audit op of a refused change: what it asked to change. */
+static const char *refused_name(unsigned which)
+{
+	return op_name((which & PK_SET_MODE ? 1u : 0u) |
+		       (which & (PK_SET_UID | PK_SET_GID) ? 2u : 0u));
+}
+
+/* Make the change inside the running transaction and commit it; a change
+ * to what already is rolls back (no generation, no row). */
+static enum pk_err change(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			  const char *name, const struct pk_attr *a, unsigned which,
+			  struct pk_status *st)
+{
+	struct change ch = {0};
+	enum pk_err e = name ? set_entry(s, f, name, a, which, &ch, st)
+			     : set_dir(s, f, a, which, &ch, st);
+
+	if (e != PK_OK || is_noop(&ch)) {
 		pk_tx_rollback(s);
-		return pk_sql_fail(s, sqlite3_errcode(s->db), st);
+		return e;
 	}
-	e = pk_tx_commit(s, st);
-	if (e == PK_OK && altered(ch))
-		pk_audit_deferred_done(s);
-	return e;
+	return commit(s, c, f, name, &ch, st);
 }
 
 enum pk_err pk_trust_setattr(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
 			     const char *name, const struct pk_attr *a, unsigned which,
 			     struct pk_status *st)
 {
-	struct change ch = {0};
+	struct pk_audit_rec r = {
+		refused_name(which), f, log_name(f, name), PK_F_NONE, NULL, NULL, c, PK_OK,
+		st->reason,	     0};
 	enum pk_err e;
 
 	st->err = PK_OK;
 	st->reason[0] = 0;
 	pthread_mutex_lock(&s->lock);
 	e = pk_tx_begin(s, st);
-	if (e == PK_OK) {
-		e = name ? set_entry(s, f, name, a, which, &ch, st)
-			 : set_dir(s, f, a, which, &ch, st);
-		if (e == PK_OK && is_noop(&ch))
-			pk_tx_rollback(s); /* no change: no generation, no row */
-		else if (e == PK_OK)
-			e = commit(s, c, f, name, &ch, st);
-		else
-			pk_tx_rollback(s);
-	}
+	if (e == PK_OK)
+		e = change(s, c, f, name, a, which, st);
 	if (e != PK_OK && st->err == PK_OK)
 		pk_fail(st, e, "%s", sqlite3_errmsg(s->db));
+	r.err = st->err;
+	if (e != PK_OK) /* in a transaction of its own, or kept for the next */
+		pk_audit_refusal(s, &r);
 	pthread_mutex_unlock(&s->lock);
-	if (e != PK_OK)
-		pk_trust_refused(s, c,
-				 op_name((which & PK_SET_MODE ? 1u : 0u) |
-					 (which & (PK_SET_UID | PK_SET_GID) ? 2u : 0u)),
-				 f, log_name(f, name), st);
 	return e;
 }

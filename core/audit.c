@@ -5,8 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pkifs/audit.h"
-#include "store_int.h"
+#include "audit_int.h"
 
 /* "trusted/certs/NAME" into buf; the root folder gives just NAME. */
 static const char *join_path(char *buf, size_t size, enum pk_folder f, const char *name)
@@ -61,45 +60,119 @@ enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r)
 	return rc == SQLITE_DONE ? PK_OK : pk_sql_fail(s, rc, NULL);
 }
 
-static char *dup(const char *s)
+/* A refusal kept for a later transaction: the record, its caller and its
+ * texts in one block (pk_store_close frees it with free()). */
+struct pk_audit_deferred {
+	struct pk_audit_rec rec;
+	struct pk_caller caller;
+	char text[];
+};
+
+/* Copy t (NULL stays NULL) to *at, moving *at past it. */
+static const char *keep(char **at, const char *t)
 {
-	return s ? strdup(s) : NULL;
+	size_t n = t ? strlen(t) + 1 : 0;
+
+	if (!t)
+		return NULL;
+	memcpy(*at, t, n);
+	*at += n;
+	return *at - n;
 }
 
-void pk_audit_defer(struct pk_store *s, const struct pk_audit_rec *r)
+/* Keep refusal r for the next transaction that commits. */
+static void defer(struct pk_store *s, const struct pk_audit_rec *r)
 {
-	struct deferred *d;
+	size_t len = 0;
+	const char *texts[] = {r->name, r->name2, r->thumb, r->reason};
+	struct pk_audit_deferred *d;
+	char *at;
 
 	if (s->n_deferred == sizeof(s->deferred) / sizeof(s->deferred[0]))
 		return; /* bounded: the oldest ones stay, stderr has the rest */
-	d = &s->deferred[s->n_deferred++];
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		len += texts[i] ? strlen(texts[i]) + 1 : 0;
+	d = malloc(sizeof(*d) + len);
+	if (!d)
+		return;
+	at = d->text;
 	d->rec = *r;
 	d->rec.time_ns = r->time_ns ? r->time_ns : pk_now_ns();
 	if (r->caller)
 		d->caller = *r->caller;
-	d->rec.caller = &d->caller;
-	d->rec.name = d->name = dup(r->name);
-	d->rec.name2 = d->name2 = dup(r->name2);
-	d->rec.thumb = d->thumb = dup(r->thumb);
-	d->rec.reason = d->reason = dup(r->reason);
+	d->rec.caller = r->caller ? &d->caller : NULL;
+	d->rec.name = keep(&at, r->name);
+	d->rec.name2 = keep(&at, r->name2);
+	d->rec.thumb = keep(&at, r->thumb);
+	d->rec.reason = keep(&at, r->reason);
+	s->deferred[s->n_deferred++] = d;
 }
 
-enum pk_err pk_audit_append_deferred(struct pk_store *s)
+/* Write the refusals kept so far into the running transaction. */
+static enum pk_err append_deferred(struct pk_store *s)
 {
 	enum pk_err e = PK_OK;
 
 	for (size_t i = 0; e == PK_OK && i < s->n_deferred; i++)
-		e = pk_audit_append(s, &s->deferred[i].rec);
+		e = pk_audit_append(s, &s->deferred[i]->rec);
 	return e;
 }
 
-void pk_audit_deferred_done(struct pk_store *s)
+/* Forget the kept refusals: a committed transaction holds them now. */
+static void deferred_done(struct pk_store *s)
 {
-	for (size_t i = 0; i < s->n_deferred; i++) {
-		free(s->deferred[i].name);
-		free(s->deferred[i].name2);
-		free(s->deferred[i].thumb);
-		free(s->deferred[i].reason);
-	}
+	for (size_t i = 0; i < s->n_deferred; i++)
+		free(s->deferred[i]);
 	s->n_deferred = 0;
+}
+
+enum pk_err pk_audit_commit(struct pk_store *s, const struct pk_audit_rec *r,
+			    struct pk_status *st)
+{
+	enum pk_err e = append_deferred(s);
+
+	if (e == PK_OK && r)
+		e = pk_audit_append(s, r);
+	if (e != PK_OK) {
+		e = pk_sql_fail(s, sqlite3_errcode(s->db), st);
+		pk_tx_rollback(s);
+		return e;
+	}
+	e = pk_tx_commit(s, st);
+	if (e == PK_OK)
+		deferred_done(s);
+	return e;
+}
+
+enum pk_err pk_audit_run(struct pk_store *s, pk_audit_body body, void *ctx,
+			 struct pk_status *st)
+{
+	enum pk_err e;
+
+	pthread_mutex_lock(&s->lock);
+	e = pk_tx_begin(s, st);
+	if (e == PK_OK) {
+		e = body(s, ctx, st);
+		if (e == PK_OK)
+			e = pk_audit_commit(s, NULL, st);
+		else
+			pk_tx_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return e;
+}
+
+void pk_audit_refusal(struct pk_store *s, const struct pk_audit_rec *r)
+{
+	if (pk_tx_begin(s, NULL) != PK_OK) {
+		defer(s, r);
+		return;
+	}
+	if (append_deferred(s) != PK_OK || pk_audit_append(s, r) != PK_OK ||
+	    pk_tx_commit(s, NULL) != PK_OK) {
+		pk_tx_rollback(s);
+		defer(s, r);
+		return;
+	}
+	deferred_done(s);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_int.h"
 #include "entry.h"
 #include "pkifs/check.h"
 
@@ -213,7 +214,7 @@ static void check_live_entry(struct checker *c, sqlite3_stmt *q, const char *pat
 	if (size != len)
 		report(c, "size", path, "claims %lld bytes, holds %lld", (long long)size,
 		       (long long)len);
-	if (pk_folder_info(f)->content == PK_C_KEY && (mode & 077))
+	if (pk_folder_check_mode(f, mode, &st) != PK_OK)
 		report(c, "folder-rule", path, "a private key with mode %04o (0600 at most)",
 		       mode);
 	if (blob_meta(c->s, sqlite3_column_int64(q, 4), &o) == PK_OK &&
@@ -443,7 +444,7 @@ enum pk_err pk_store_repair(struct pk_store *s, const struct pk_caller *c, unsig
 	struct repair x = {c, removed};
 
 	*removed = 0;
-	return pk_tx_run(s, repair_body, &x, st);
+	return pk_audit_run(s, repair_body, &x, st);
 }
 
 enum pk_err pk_store_note_limits(struct pk_store *s)

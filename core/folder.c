@@ -1,23 +1,42 @@
 /*
  * folder.c: the table of folders and their content rules.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "pkifs/folder.h"
 
+/* Trust group: the folders that say what is trusted; own/ and its key
+ * folder stay as they are. */
+enum { TG = 1 };
+
 static const struct pk_folder_info folders[PK_F_COUNT] = {
-	[PK_F_ROOT] = {"", "", PK_F_NONE, PK_C_AUX, 0755},
-	[PK_F_OWN] = {"own", "own", PK_F_ROOT, PK_C_AUX, 0755},
-	[PK_F_OWN_CERTS] = {"own/certs", "certs", PK_F_OWN, PK_C_CERT, 0755},
-	[PK_F_OWN_PRIVATE] = {"own/private", "private", PK_F_OWN, PK_C_KEY, 0700},
-	[PK_F_TRUSTED] = {"trusted", "trusted", PK_F_ROOT, PK_C_NONE, 0755},
-	[PK_F_TRUSTED_CERTS] = {"trusted/certs", "certs", PK_F_TRUSTED, PK_C_CERT, 0755},
-	[PK_F_TRUSTED_CRL] = {"trusted/crl", "crl", PK_F_TRUSTED, PK_C_CRL, 0755},
-	[PK_F_ISSUERS] = {"issuers", "issuers", PK_F_ROOT, PK_C_NONE, 0755},
-	[PK_F_ISSUERS_CERTS] = {"issuers/certs", "certs", PK_F_ISSUERS, PK_C_CA_CERT, 0755},
-	[PK_F_ISSUERS_CRL] = {"issuers/crl", "crl", PK_F_ISSUERS, PK_C_CRL, 0755},
-	[PK_F_REJECTED] = {"rejected", "rejected", PK_F_ROOT, PK_C_REJECTED, 0755},
+	/* clang-format off */
+	/*                     path             leaf       parent        content        mode  views           trust group */
+	[PK_F_ROOT]          = {"",              "",        PK_F_NONE,    PK_C_AUX,      0755, PK_V_NONE,      0},
+	[PK_F_OWN]           = {"own",           "own",     PK_F_ROOT,    PK_C_AUX,      0755, PK_V_NONE,      0},
+	[PK_F_OWN_CERTS]     = {"own/certs",     "certs",   PK_F_OWN,     PK_C_CERT,     0755, PK_V_NONE,      0},
+	[PK_F_OWN_PRIVATE]   = {"own/private",   "private", PK_F_OWN,     PK_C_KEY,      0700, PK_V_NONE,      0},
+	[PK_F_TRUSTED]       = {"trusted",       "trusted", PK_F_ROOT,    PK_C_NONE,     0755, PK_V_NONE,      0},
+	[PK_F_TRUSTED_CERTS] = {"trusted/certs", "certs",   PK_F_TRUSTED, PK_C_CERT,     0755, PK_V_CERTS,     TG},
+	[PK_F_TRUSTED_CRL]   = {"trusted/crl",   "crl",     PK_F_TRUSTED, PK_C_CRL,      0755, PK_V_CRLS,      TG},
+	[PK_F_ISSUERS]       = {"issuers",       "issuers", PK_F_ROOT,    PK_C_NONE,     0755, PK_V_NONE,      0},
+	[PK_F_ISSUERS_CERTS] = {"issuers/certs", "certs",   PK_F_ISSUERS, PK_C_CA_CERT,  0755, PK_V_CHAIN_CAS, TG},
+	[PK_F_ISSUERS_CRL]   = {"issuers/crl",   "crl",     PK_F_ISSUERS, PK_C_CRL,      0755, PK_V_CRLS,      TG},
+	[PK_F_REJECTED]      = {"rejected",      "rejected",PK_F_ROOT,    PK_C_REJECTED, 0755, PK_V_NONE,      TG},
+	/* clang-format on */
 };
+
+/* The other spellings: every one resolves; fs/ decides which ones listings
+ * show (-o layout). */
+static const struct pk_folder_alias aliases[] = {
+	{PK_F_ROOT, "issuer", PK_F_ISSUERS},	 /* OPC UA Part 12, UA-.NET */
+	{PK_F_REJECTED, "certs", PK_F_REJECTED}, /* Part 12, UA-.NET, open62541 */
+};
+
+/* Entries of an owner-only folder; the bits no key may have. */
+#define KEY_MODE    0600u
+#define GROUP_OTHER 077u
 
 void pk_limits_default(struct pk_limits *l)
 {
@@ -59,6 +78,81 @@ int pk_folder_holds_certs(enum pk_folder f)
 	enum pk_content c = folders[f].content;
 
 	return c == PK_C_CERT || c == PK_C_CA_CERT || c == PK_C_REJECTED;
+}
+
+int pk_folder_owner_only(enum pk_folder f)
+{
+	return folders[f].content == PK_C_KEY;
+}
+
+unsigned pk_folder_entry_mode(enum pk_folder f, unsigned mode)
+{
+	return pk_folder_owner_only(f) ? KEY_MODE : mode;
+}
+
+enum pk_err pk_folder_check_mode(enum pk_folder f, unsigned mode, struct pk_status *st)
+{
+	if (pk_folder_owner_only(f) && (mode & GROUP_OTHER))
+		return pk_fail(st, PK_E_PERM,
+			       "private keys stay readable by their owner only (mode "
+			       "0%o refused)",
+			       mode & 07777);
+	return PK_OK;
+}
+
+unsigned pk_folder_dir_mode(enum pk_folder f, unsigned asked)
+{
+	return pk_folder_owner_only(f) ? asked & ~GROUP_OTHER : asked;
+}
+
+int pk_folder_feeds_views(enum pk_folder f)
+{
+	return f >= 0 && f < PK_F_COUNT && folders[f].view != PK_V_NONE;
+}
+
+int pk_folder_trust_group(enum pk_folder f)
+{
+	return f >= 0 && f < PK_F_COUNT && folders[f].trust_group;
+}
+
+const struct pk_folder_alias *pk_folder_aliases(size_t *n)
+{
+	*n = sizeof(aliases) / sizeof(aliases[0]);
+	return aliases;
+}
+
+enum pk_folder pk_folder_alias(enum pk_folder parent, const char *leaf)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (aliases[i].parent == parent && strcmp(aliases[i].leaf, leaf) == 0)
+			return aliases[i].target;
+	return PK_F_NONE;
+}
+
+/* Is f the folder a, or inside it? */
+static int within(enum pk_folder f, enum pk_folder a)
+{
+	for (; f != PK_F_NONE; f = folders[f].parent)
+		if (f == a)
+			return 1;
+	return 0;
+}
+
+int pk_folder_alias_path(enum pk_folder f, char *buf, size_t size)
+{
+	for (size_t i = 0; f >= 0 && f < PK_F_COUNT && i < sizeof(aliases) / sizeof(aliases[0]);
+	     i++) {
+		const struct pk_folder_alias *al = &aliases[i];
+		const char *up = folders[al->parent].path;
+		const char *rest = folders[f].path + strlen(folders[al->target].path);
+		int n;
+
+		if (!within(f, al->target))
+			continue;
+		n = snprintf(buf, size, "%s%s%s%s", up, *up ? "/" : "", al->leaf, rest);
+		return n >= 0 && (size_t)n < size ? 0 : -1;
+	}
+	return -1;
 }
 
 const char *pk_kind_words(enum pk_kind k)

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "audit_int.h"
-#include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 #include "store_int.h"
 
@@ -137,7 +136,7 @@ enum pk_err pk_snapshot_restore(struct pk_store *s, const struct pk_caller *c, c
 
 	if (pk_snapshot_get(s, name, &x.snap) != PK_OK)
 		return pk_fail(st, PK_E_NOENT, "no snapshot %s", name);
-	return pk_tx_run(s, restore_body, &x, st);
+	return pk_audit_run(s, restore_body, &x, st);
 }
 
 /* One bounded prune step inside a transaction; *deleted gets the count. */

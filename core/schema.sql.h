@@ -35,8 +35,8 @@
 #define PK_BLOB_INDEXES                                                                        \
 	"CREATE INDEX blob_thumb ON blob(thumb) WHERE thumb IS NOT NULL;"                      \
 	"CREATE INDEX blob_pubkey ON blob(pubkey) WHERE pubkey IS NOT NULL;"                   \
-	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = 2;"                 \
-	"CREATE INDEX blob_issuer_hash ON blob(issuer_hash) WHERE kind = 3;"
+	"CREATE INDEX blob_subject_hash ON blob(subject_hash) WHERE kind = " SQL_KIND_CERT ";" \
+	"CREATE INDEX blob_issuer_hash ON blob(issuer_hash) WHERE kind = " SQL_KIND_CRL ";"
 #define PK_SNAPSHOT_DIR_COLUMNS                                                                \
 	"(snapshot TEXT NOT NULL REFERENCES snapshot(name) ON DELETE CASCADE,"                 \
 	" folder INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"               \
@@ -107,7 +107,7 @@ static const char *const stmt_sql[Q_COUNT] = {
 	/* CROSS JOIN: look the blob up by its index first, never scan a folder */
 	[Q_ENTRY_BY_THUMB] = "SELECT e.name FROM blob b CROSS JOIN entry e ON e.blob = b.id"
 			     " WHERE b.thumb = ?2 AND e.folder = ?1 AND e.died IS NULL"
-			     " AND b.kind = 2 AND e.name <> ?3 LIMIT 1",
+			     " AND b.kind = " SQL_KIND_CERT " AND e.name <> ?3 LIMIT 1",
 	[Q_ENTRY_BY_PUBKEY] = "SELECT e.name FROM blob b CROSS JOIN entry e ON e.blob = b.id"
 			      " WHERE b.pubkey = ?2 AND e.folder = ?1 AND e.died IS NULL"
 			      " LIMIT 1",
@@ -124,9 +124,10 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_BLOB_META] = "SELECT kind, thumb, pubkey, subject_hash, issuer_hash, is_ca,"
 			" key_cert_sign, self_signed, encrypted, subject, issuer, serial,"
 			" not_before, not_after FROM blob WHERE id = ?1",
-	[Q_CA_BY_HASH] = "SELECT b.data, e.folder, e.name FROM blob b"
-			 " CROSS JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
-			 " AND b.kind = 2 AND e.died IS NULL AND e.folder IN (?2, ?3)",
+	[Q_CA_BY_HASH] =
+		"SELECT b.data, e.folder, e.name FROM blob b"
+		" CROSS JOIN entry e ON e.blob = b.id WHERE b.subject_hash = ?1"
+		" AND b.kind = " SQL_KIND_CERT " AND e.died IS NULL AND e.folder IN (?2, ?3)",
 	[Q_DIR_GET] = "SELECT mode, uid, gid, mtime, ctime FROM dir WHERE folder = ?1",
 	[Q_DIR_TOUCH] = "UPDATE dir SET mtime = ?2, ctime = ?2 WHERE folder = ?1",
 	[Q_DIR_SET] = "UPDATE dir SET mode = ?2, uid = ?3, gid = ?4, mtime = ?5,"

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkifs/audit.h"
-#include "pkifs/snapshot.h"
+#include "audit_int.h"
 #include "entry.h"
+#include "pkifs/snapshot.h"
 #include "store_int.h"
 
 /* Prepare sql (finalized by the caller); NULL on error. */
@@ -130,7 +130,7 @@ enum pk_err pk_snapshot_create(struct pk_store *s, const struct pk_caller *c, co
 	struct snap_change x = {c, name, at_ns};
 	enum pk_err e = check_name(name, st);
 
-	return e == PK_OK ? pk_tx_run(s, create_body, &x, st) : e;
+	return e == PK_OK ? pk_audit_run(s, create_body, &x, st) : e;
 }
 
 /* Run one statement about snapshot name; the number of rows it changed. */
@@ -167,7 +167,7 @@ enum pk_err pk_snapshot_delete(struct pk_store *s, const struct pk_caller *c, co
 {
 	struct snap_change x = {c, name, 0};
 
-	return pk_tx_run(s, delete_body, &x, st);
+	return pk_audit_run(s, delete_body, &x, st);
 }
 
 enum pk_err pk_snapshot_get(struct pk_store *s, const char *name, struct pk_snapshot *out)

@@ -249,7 +249,8 @@ void pk_store_close(struct pk_store *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->changed);
 	free(s->gc);
-	pk_audit_deferred_done(s);
+	for (size_t i = 0; i < s->n_deferred; i++)
+		free(s->deferred[i]);
 	free(s);
 }
 

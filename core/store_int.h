@@ -8,8 +8,15 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "pkifs/audit.h"
 #include "pkifs/store.h"
+
+/* enum pk_kind's numbers as SQL text: "b.kind = " SQL_KIND_CERT. Not a bound
+ * parameter: SQLite uses a partial index (WHERE kind = 2) only for a query
+ * whose WHERE says the same constant. */
+#define SQL_NUM_(x)   #x
+#define SQL_NUM(x)    SQL_NUM_(x)
+#define SQL_KIND_CERT SQL_NUM(PK_KIND_CERT_ID)
+#define SQL_KIND_CRL  SQL_NUM(PK_KIND_CRL_ID)
 
 enum stmt_id {
 	Q_ENTRY_LOOKUP,
@@ -61,12 +68,9 @@ struct pk_store {
 	 * commit, after its inserts, if nothing names them any more */
 	int64_t *gc;
 	size_t n_gc, cap_gc;
-	/* refusals not yet in the audit log (see audit.h) */
-	struct deferred {
-		struct pk_audit_rec rec;
-		struct pk_caller caller;
-		char *name, *name2, *thumb, *reason;
-	} deferred[32];
+	/* refusals not yet in the audit log (audit_int.h): audit.c keeps
+	 * them, each one malloc'd block */
+	struct pk_audit_deferred *deferred[32];
 	size_t n_deferred;
 };
 
@@ -80,11 +84,6 @@ enum pk_err pk_sql_fail(struct pk_store *s, int rc, struct pk_status *st);
 enum pk_err pk_tx_begin(struct pk_store *s, struct pk_status *st);
 enum pk_err pk_tx_commit(struct pk_store *s, struct pk_status *st);
 void pk_tx_rollback(struct pk_store *s);
-
-/* Run body in one transaction under the store's lock: commit when it
- * returns PK_OK, roll back otherwise. */
-typedef enum pk_err (*pk_tx_body)(struct pk_store *s, void *ctx, struct pk_status *st);
-enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_status *st);
 
 /* A single-value pragma or query, as an integer (-1 on error). */
 int64_t pk_query_int(struct pk_store *s, const char *sql);

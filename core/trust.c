@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_int.h"
 #include "entry.h"
-#include "pkifs/audit.h"
-#include "pkifs/trust.h"
 
 /* What one operation is doing, for checks and the audit row. */
 struct op {
@@ -48,17 +47,7 @@ static void audit_refusal(struct op *op, const char *what, enum pk_folder f, con
 	struct pk_audit_rec r = {what,	f,	     name,	     f2, n2, audit_thumb(op),
 				 op->c, op->st->err, op->st->reason, 0};
 
-	if (pk_tx_begin(op->s, NULL) != PK_OK) {
-		pk_audit_defer(op->s, &r);
-		return;
-	}
-	if (pk_audit_append_deferred(op->s) != PK_OK || pk_audit_append(op->s, &r) != PK_OK ||
-	    pk_tx_commit(op->s, NULL) != PK_OK) {
-		pk_tx_rollback(op->s);
-		pk_audit_defer(op->s, &r);
-		return;
-	}
-	pk_audit_deferred_done(op->s);
+	pk_audit_refusal(op->s, &r);
 }
 
 /* A file dropped into f's parent and filed in f (PK_DROPPED): say so. */
@@ -80,16 +69,8 @@ static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 {
 	struct pk_audit_rec r = {what,	f,     name,	 f2, n2, audit_thumb(op),
 				 op->c, PK_OK, op->note, 0};
-	enum pk_err e = pk_audit_append_deferred(op->s);
 
-	if (e == PK_OK)
-		e = pk_audit_append(op->s, &r);
-	if (e != PK_OK)
-		return pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
-	e = pk_tx_commit(op->s, op->st);
-	if (e == PK_OK)
-		pk_audit_deferred_done(op->s);
-	return e;
+	return pk_audit_commit(op->s, &r, op->st);
 }
 
 /* A CRL must verify with a CA certificate in trusted/certs or issuers/certs. */
@@ -239,8 +220,7 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 		e = refresh_rejected(op, name);
 	if (!row->attr.ino)
 		row->attr.ino = old.attr.ino ? old.attr.ino : op->s->next_ino++;
-	if (pk_folder_info(f)->content == PK_C_KEY)
-		row->attr.mode = 0600;
+	row->attr.mode = pk_folder_entry_mode(f, row->attr.mode);
 	if (e == PK_OK)
 		e = entry_insert(op->s, f, name, row);
 	if (e == PK_OK && rejected)

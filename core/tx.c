@@ -160,23 +160,6 @@ void pk_tx_rollback(struct pk_store *s)
 	flush_changed(s, 0);
 }
 
-enum pk_err pk_tx_run(struct pk_store *s, pk_tx_body body, void *ctx, struct pk_status *st)
-{
-	enum pk_err e;
-
-	pthread_mutex_lock(&s->lock);
-	e = pk_tx_begin(s, st);
-	if (e == PK_OK) {
-		e = body(s, ctx, st);
-		if (e == PK_OK)
-			e = pk_tx_commit(s, st);
-		else
-			pk_tx_rollback(s);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return e;
-}
-
 void pk_note_changed(struct pk_store *s, enum pk_folder f, const char *name)
 {
 	if (s->n_changed == s->cap_changed) {

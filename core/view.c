@@ -9,16 +9,30 @@
 #include "pkifs/view.h"
 #include "store_int.h"
 
-/* Members of the views: certificates (kind 2) and CRLs (kind 3), all of
- * them, or one hash group found through the blob's hash index. */
-static const char member_sql[] =
-	"SELECT b.kind, CASE b.kind WHEN 2 THEN b.subject_hash ELSE b.issuer_hash END"
-	" AS h, e.ino, e.mtime, e.ctime, b.data, b.thumb, e.uid, e.gid"
-	" FROM %s WHERE e.died IS NULL"
-	" AND ((b.kind = 2 AND (e.folder = %d OR (e.folder = %d AND b.is_ca"
-	"      AND NOT b.self_signed)))"
-	"  OR (b.kind = 3 AND e.folder IN (%d, %d))) %s"
-	" ORDER BY h, b.kind, e.ino";
+/* Members of the views: certificates and CRLs of the
+ * folders that feed them (folder.c: as anchors, as chain links, as CRLs),
+ * all of them, or one hash group found through the blob's hash index. */
+static const char member_sql[] = "SELECT b.kind, CASE b.kind WHEN " SQL_KIND_CERT
+				 " THEN b.subject_hash ELSE b.issuer_hash END"
+				 " AS h, e.ino, e.mtime, e.ctime, b.data, b.thumb, e.uid, e.gid"
+				 " FROM %s WHERE e.died IS NULL"
+				 " AND ((b.kind = " SQL_KIND_CERT
+				 " AND (e.folder IN (%s) OR (e.folder IN (%s) AND b.is_ca"
+				 "      AND NOT b.self_signed)))"
+				 "  OR (b.kind = " SQL_KIND_CRL " AND e.folder IN (%s))) %s"
+				 " ORDER BY h, b.kind, e.ino";
+
+/* The ids of the folders that feed the views as v, "5, 8", into buf. */
+static const char *feeders(enum pk_view_feed v, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int f = 0; f < PK_F_COUNT && n < size; f++)
+		if (pk_folder_info(f)->view == v)
+			n += (size_t)snprintf(buf + n, size - n, "%s%d", n ? ", " : "", f);
+	return buf;
+}
 
 /* Called for each member in name order with its view name and PEM. */
 typedef int (*member_fn)(void *ctx, const char *name, const struct pk_attr *a, const char *pem,
@@ -62,8 +76,9 @@ static int visit(struct walk *w, sqlite3_stmt *q)
 
 	if (seen(w, kind, h, thumb))
 		return 0;
-	snprintf(name, sizeof(name), "%08x.%s%u", h, kind == 3 ? "r" : "", w->n);
-	a.ino = PK_VIEW_INO_BASE | ((uint64_t)h << 12) | (kind == 3 ? 0x800 : 0) | w->n;
+	snprintf(name, sizeof(name), "%08x.%s%u", h, kind == PK_KIND_CRL ? "r" : "", w->n);
+	a.ino = PK_VIEW_INO_BASE | ((uint64_t)h << 12) | (kind == PK_KIND_CRL ? 0x800 : 0) |
+		w->n;
 	w->n++;
 	a.mode = 0444;
 	a.mtime_ns = sqlite3_column_int64(q, 3);
@@ -82,19 +97,21 @@ static int visit(struct walk *w, sqlite3_stmt *q)
 /* Walk the members (one group when hash >= 0) under the store's lock. */
 static enum pk_err walk(struct pk_store *s, int64_t hash, int kind, member_fn fn, void *ctx)
 {
-	char sql[sizeof(member_sql) + 128];
+	char sql[sizeof(member_sql) + 256], certs[64], cas[64], crls[64];
 	struct walk w = {.fn = fn, .ctx = ctx, .kind = -1};
-	const char *filter = hash < 0		    ? ""
-			     : kind == PK_KIND_CERT ? "AND b.kind = 2 AND b.subject_hash = ?1"
-						    : "AND b.kind = 3 AND b.issuer_hash = ?1";
+	const char *filter = hash < 0 ? ""
+			     : kind == PK_KIND_CERT
+				     ? "AND b.kind = " SQL_KIND_CERT " AND b.subject_hash = ?1"
+				     : "AND b.kind = " SQL_KIND_CRL " AND b.issuer_hash = ?1";
 	sqlite3_stmt *q;
 	int rc;
 
 	snprintf(sql, sizeof(sql), member_sql,
 		 hash < 0 ? "entry e JOIN blob b ON b.id = e.blob"
 			  : "blob b CROSS JOIN entry e ON e.blob = b.id",
-		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL,
-		 filter);
+		 feeders(PK_V_CERTS, certs, sizeof(certs)),
+		 feeders(PK_V_CHAIN_CAS, cas, sizeof(cas)),
+		 feeders(PK_V_CRLS, crls, sizeof(crls)), filter);
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	if (rc == SQLITE_OK) {
@@ -240,8 +257,9 @@ enum pk_err pk_view_cafile(struct pk_store *s, char **pem, size_t *len, struct p
 		return e;
 	}
 	/* A removal changes the content without a newer member: folder times. */
-	for (int f = PK_F_TRUSTED_CERTS; f <= PK_F_ISSUERS_CRL; f++)
-		if (pk_store_dir_attr(s, f, &d) == PK_OK && d.mtime_ns > a->mtime_ns)
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (pk_folder_feeds_views(f) && pk_store_dir_attr(s, f, &d) == PK_OK &&
+		    d.mtime_ns > a->mtime_ns)
 			a->mtime_ns = d.mtime_ns;
 	a->ino = PK_VIEW_INO_BASE - 1;
 	a->mode = 0444;

@@ -4,41 +4,15 @@
  * One row per operation, written in the same transaction as the change it
  * records (a refusal in a transaction of its own): when, which generation,
  * what, which path(s), which certificate, who asked, and for a refusal the
- * error and the reason in words. `pkifs log` prints it.
+ * error and the reason in words. `pkifs log` prints it. This header is the
+ * reading side; rows are written by the core alone (core/audit_int.h).
  */
 #ifndef PKIFS_AUDIT_H
 #define PKIFS_AUDIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "pkifs/store.h"
-#include "pkifs/trust.h"
-
-struct pk_audit_rec {
-	const char *op; /* "put", "rename", "remove", "setattr", "evict", ... */
-	enum pk_folder folder;
-	const char *name;
-	enum pk_folder folder2; /* rename destination, or PK_F_NONE */
-	const char *name2;
-	const char *thumb; /* certificate/CRL thumbprint or NULL */
-	const struct pk_caller *caller;
-	enum pk_err err;    /* PK_OK for an accepted operation */
-	const char *reason; /* refusal reason, or a note ("paired with ...") */
-	int64_t time_ns;    /* when it happened; 0: now */
-};
-
-/* Append r to the log inside the current transaction. */
-enum pk_err pk_audit_append(struct pk_store *s, const struct pk_audit_rec *r);
-
-/*
- * A refusal whose own transaction failed (disk full, database locked) is
- * kept in memory (a bounded number) and written, with its original time,
- * by the next transaction that appends to the log: pk_audit_defer keeps
- * one, pk_audit_append_deferred writes them into the running transaction,
- * pk_audit_deferred_done forgets them once that transaction committed.
- */
-void pk_audit_defer(struct pk_store *s, const struct pk_audit_rec *r);
-enum pk_err pk_audit_append_deferred(struct pk_store *s);
-void pk_audit_deferred_done(struct pk_store *s);
 
 /* Print the last n rows (n <= 0: all), oldest first. Every text is printed
  * escaped: a byte that is no part of valid UTF-8 and a C0 control or DEL as

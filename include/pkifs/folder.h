@@ -5,8 +5,10 @@
  * has a content rule saying what a file in it must be (any certificate, a CA
  * certificate, a CRL, a private key, any bytes, or nothing at all) and a size
  * cap. The whole table lives in core/folder.c so every folder's rules are on
- * one screen. Aliases (issuer/ for issuers/, rejected/certs/ for rejected/)
- * are a matter of paths and live in fs/, not here.
+ * one screen: what it takes, its mode rule (private keys stay owner-only),
+ * what it gives the generated views, whether a trust group may write it, and
+ * the other spellings stacks use for it (issuer/ for issuers/,
+ * rejected/certs/ for rejected/). fs/ asks here instead of knowing any of it.
  */
 #ifndef PKIFS_FOLDER_H
 #define PKIFS_FOLDER_H
@@ -42,12 +44,30 @@ enum pk_content {
 	PK_C_REJECTED, /* any certificate; deduplicated, capped */
 };
 
+/* What a folder gives the generated views (CApath directory, PEM bundle). */
+enum pk_view_feed {
+	PK_V_NONE,	/* nothing */
+	PK_V_CERTS,	/* every certificate: trust anchors */
+	PK_V_CHAIN_CAS, /* CA certificates that are not self-signed: chain links */
+	PK_V_CRLS,	/* every CRL */
+};
+
 struct pk_folder_info {
 	const char *path;      /* "trusted/certs"; "" for the root */
 	const char *leaf;      /* last path element: "certs" */
 	enum pk_folder parent; /* PK_F_NONE for the root */
 	enum pk_content content;
-	unsigned dir_mode; /* default permission bits of the folder */
+	unsigned dir_mode;	/* default permission bits of the folder */
+	enum pk_view_feed view; /* what it gives the views */
+	int trust_group;	/* group-owned and writable under -o trust_group */
+};
+
+/* Another spelling of a folder that stacks use: leaf under parent names
+ * target ("issuer" under the root is issuers/). */
+struct pk_folder_alias {
+	enum pk_folder parent;
+	const char *leaf;
+	enum pk_folder target;
 };
 
 /* Configurable limits: size caps per content and the rejected/ cap. */
@@ -91,5 +111,36 @@ enum pk_err pk_folder_route(enum pk_folder f, const void *data, size_t len, enum
 
 /* Is a certificate folder (certs, rejected) whose entries carry thumbprints. */
 int pk_folder_holds_certs(enum pk_folder f);
+
+/*
+ * The mode rule. A private-key folder is owner-only: its entries are always
+ * 0600 (whatever mode a file was written with) and may never be given group
+ * or other bits (refused), and the folder itself drops group and other bits
+ * from a chmod (rsync -a and tar x of a key folder made under umask 022 must
+ * succeed). Other folders keep the modes they are given.
+ */
+int pk_folder_owner_only(enum pk_folder f);
+/* The mode an entry written into f is stored with. */
+unsigned pk_folder_entry_mode(enum pk_folder f, unsigned mode);
+/* PK_OK when an entry of f may have mode; PK_E_PERM with the reason if not. */
+enum pk_err pk_folder_check_mode(enum pk_folder f, unsigned mode, struct pk_status *st);
+/* The mode folder f keeps of a chmod to asked. */
+unsigned pk_folder_dir_mode(enum pk_folder f, unsigned asked);
+
+/* Does f give anything to the views (a change in it changes them)? */
+int pk_folder_feeds_views(enum pk_folder f);
+
+/* Is f one of the folders -o trust_group makes group-owned and writable? */
+int pk_folder_trust_group(enum pk_folder f);
+
+/* The other spellings, *n of them. */
+const struct pk_folder_alias *pk_folder_aliases(size_t *n);
+
+/* The folder leaf names under parent as another spelling, or PK_F_NONE. */
+enum pk_folder pk_folder_alias(enum pk_folder parent, const char *leaf);
+
+/* f's path under the other spelling ("issuer/certs" for issuers/certs,
+ * "rejected/certs" for rejected) into buf: 0, or -1 when it has none. */
+int pk_folder_alias_path(enum pk_folder f, char *buf, size_t size);
 
 #endif

@@ -14,11 +14,16 @@
 #include <stdint.h>
 #include "pkifs/status.h"
 
+/* The numbers of the kinds that SQL names (the store's partial indexes
+ * are on certificates and CRLs): queries build their text from these. */
+#define PK_KIND_CERT_ID 2
+#define PK_KIND_CRL_ID	3
+
 enum pk_kind {
-	PK_KIND_NONE = 0, /* not a PKI object (auxiliary files: openssl.cnf) */
-	PK_KIND_EMPTY,	  /* zero-length file */
-	PK_KIND_CERT,	  /* one certificate, optionally followed by its chain */
-	PK_KIND_CRL,
+	PK_KIND_NONE = 0,		/* not a PKI object (auxiliary files: openssl.cnf) */
+	PK_KIND_EMPTY = 1,		/* zero-length file */
+	PK_KIND_CERT = PK_KIND_CERT_ID, /* one certificate, optionally followed by its chain */
+	PK_KIND_CRL = PK_KIND_CRL_ID,
 	PK_KIND_KEY,	/* a private key, any supported encoding */
 	PK_KIND_PKCS12, /* a .pfx bundle (key and certificate) */
 	PK_KIND_CSR,	/* a PKCS#10 certificate signing request (own/certs only) */
