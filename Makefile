@@ -50,7 +50,6 @@ UNIT_VG_BINS = $(patsubst tests/unit/%.c,$(B)/unit-vg/%,$(UNIT_SRC))
 
 ALL_OBJS = $(REL_CORE) $(REL_FS) $(ASAN_CORE) $(ASAN_FS) $(UNIT_CORE) $(UNIT_TOBJ) \
 	$(VG_CORE) $(VG_TOBJ) $(FUZZ_CORE) $(B)/fuzz/obj/fuzz_object.o
--include $(ALL_OBJS:.o=.d)
 
 .PHONY: all deps install uninstall test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
 
@@ -233,3 +232,6 @@ lint:
 
 clean:
 	rm -rf $(B)
+
+# last, so that no rule of a .d file becomes the default goal
+-include $(ALL_OBJS:.o=.d)
