@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from conftest import GENCERTS, daemon_pids, run
+from conftest import GENCERTS, abort_connection, daemon_pids, run
 
 ROUNDS = int(os.environ.get("PKIFS_CRASH_ROUNDS", "100"))
 
@@ -112,6 +112,7 @@ def test_kill_9_at_random_points(mount_factory, workdir):
             w.stop.set()
         for w in workers:
             w.join(timeout=30)
+        abort_connection(m.path)
         subprocess.run(["fusermount3", "-u", "-z", m.path], capture_output=True)
         deadline = time.time() + 10
         while daemon_pids(m.db) and time.time() < deadline:
