@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadconn.h"
 #include "lockdir.h"
 #include "cli_log.h"
 #include "mount.h"
@@ -452,6 +453,8 @@ int mount_umount(const char *mountpoint)
 		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
 		return 1;
 	}
+	if (deadconn_abort(mountpoint, db) > 0)
+		return fusermount_u(mountpoint, 1) == 0 ? (wait_closed(db), 0) : 1;
 	if (fusermount_u(mountpoint, 0) != 0) {
 		fprintf(stderr, "pkifs: fusermount3 -u %s failed\n", mountpoint);
 		return 1;
@@ -465,8 +468,12 @@ int mount_clear_stale(const char *mountpoint)
 	char db[PATH_MAX];
 	struct statvfs sv;
 
+	if (mount_source(mountpoint, db, sizeof(db)) != 0)
+		return 0;
+	if (deadconn_abort(mountpoint, db) < 0)
+		return -1;
 	/* statfs always asks the daemon; stat may answer from the kernel's cache */
-	if (mount_source(mountpoint, db, sizeof(db)) != 0 || statvfs(mountpoint, &sv) == 0 ||
+	if (statvfs(mountpoint, &sv) == 0 ||
 	    errno != ENOTCONN)
 		return 0;
 	fprintf(stderr,
