@@ -4,6 +4,8 @@
 #ifndef PKIFS_FS_CTX_H
 #define PKIFS_FS_CTX_H
 
+#include <sys/statvfs.h>
+
 #include "ops.h"
 #include "path.h"
 #include "pending.h"
@@ -38,6 +40,9 @@ void fs_new_attr(struct pk_attr *a, mode_t mode);
 /* A new file record at f/name, owned by the caller. */
 struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode);
 
+/* The request the calling thread serves (ll.c; NULL outside one). */
+const struct fuse_ctx *fs_req_ctx(void);
+
 /* Who is calling, from the FUSE request context. */
 void fs_caller(struct pk_caller *c);
 /* Fill st for an entry or a folder. */
@@ -64,8 +69,16 @@ static inline const char *fs_path(const char *path, struct fuse_file_info *fi)
 
 /* Operations split across files. */
 int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
-int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-	       struct fuse_file_info *fi, enum fuse_readdir_flags flags);
+typedef int (*dir_filler)(void *buf, const char *name, const struct stat *st, off_t off,
+			  int plus);
+int fs_readdir(const char *path, void *buf, dir_filler fill, off_t off,
+	       struct fuse_file_info *fi, int plus);
+int fs_opendir(const char *path, struct fuse_file_info *fi);
+int fs_releasedir(const char *path, struct fuse_file_info *fi);
+int fs_statfs(const char *path, struct statvfs *sv);
+int fs_symlink(const char *target, const char *path);
+int fs_link(const char *from, const char *path);
+int fs_mknod(const char *path, mode_t mode, dev_t dev);
 int fs_mkdir(const char *path, mode_t mode);
 int fs_rmdir(const char *path);
 int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi);

@@ -66,7 +66,7 @@ static void add_mark(struct handle *h, off_t off, const char *name)
 	m->used += len;
 }
 
-void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus, off_t off,
+void dir_fill_init(struct dir_fill *d, void *buf, dir_filler fill, int plus, off_t off,
 		   struct handle *h)
 {
 	memset(d, 0, sizeof(*d));
@@ -89,7 +89,7 @@ int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, i
 		return 1;
 	if (++d->pos <= d->start)
 		return 0;
-	if (d->fill(d->buf, name, st, d->pos, plus && d->plus ? FUSE_FILL_DIR_PLUS : 0)) {
+	if (d->fill(d->buf, name, st, d->pos, plus && d->plus)) {
 		d->pos--;
 		d->full = 1;
 	}

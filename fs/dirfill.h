@@ -15,14 +15,15 @@
 #ifndef PKIFS_FS_DIRFILL_H
 #define PKIFS_FS_DIRFILL_H
 
-#define FUSE_USE_VERSION 314
-#include <fuse.h>
-
 #include "ctx.h"
+
+/* Entries go to a dir_filler (ctx.h): one entry at offset off (0: the
+ * listing is given whole and the receiver counts), with attributes when
+ * plus; nonzero once the buffer is full. */
 
 struct dir_fill {
 	void *buf;
-	fuse_fill_dir_t fill;
+	dir_filler fill;
 	int plus;
 	off_t start; /* the kernel has every entry up to this offset */
 	off_t pos;   /* offset of the last entry passed, given or skipped */
@@ -31,7 +32,7 @@ struct dir_fill {
 	char after[256]; /* resume after this name ("": from the first) */
 };
 
-void dir_fill_init(struct dir_fill *d, void *buf, fuse_fill_dir_t fill, int plus, off_t off,
+void dir_fill_init(struct dir_fill *d, void *buf, dir_filler fill, int plus, off_t off,
 		   struct handle *h);
 /* Pass one entry (plus: with attributes); 1 once the buffer is full. */
 int dir_fill_emit(struct dir_fill *d, const char *name, const struct stat *st, int plus);

@@ -2,7 +2,6 @@
  * inval.c: the invalidation thread (see inval.h).
  */
 #define FUSE_USE_VERSION 314
-#include <fuse.h>
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
@@ -17,10 +16,13 @@
 #include "path.h"
 #include "pkifs/store.h"
 
+/* A name in a folder, a folder (name ""), or a view's node (folder
+ * PK_F_NONE, ino). */
 struct item {
 	struct item *next;
-	int name; /* an entry's name, not a folder or a view */
-	char path[512];
+	enum pk_folder folder;
+	uint64_t ino;
+	char name[256];
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,7 +32,7 @@ static uint64_t n_queued, n_sent; /* notifications queued, and sent up to */
 static struct item *head;
 static int running;
 static pthread_t thread;
-static struct fuse *fuse;
+static struct fuse_session *session;
 static struct pk_store *store;
 
 #define POLL_NS 250000000L /* how often commits of other processes are looked for */
@@ -66,57 +68,59 @@ static int take(struct item **list, uint64_t *upto)
 	return go;
 }
 
-/* Top-level names whose cached names were dropped in this batch. */
-struct dropped {
-	char name[8][256];
-	int n;
-};
-
-/* Make the kernel forget the top-level entry of path and every name it
- * caches below it (once a batch). Only a dentry invalidation makes it forget
- * a name, and the root is the one folder whose node id libfuse's path API
- * lets us name: the folder's names are looked up again. */
-static void drop_top(const char *path, struct dropped *d)
+/* Make the kernel forget a name under every spelling of its folder (its
+ * node is looked up again: it may be gone, or another file's now), and
+ * drop the cached attributes and pages of the entry the name holds now. */
+static void send_name(enum pk_folder f, const char *name)
 {
-	const char *name = path + 1;
-	size_t len = strcspn(name, "/");
+	uint64_t dirs[2];
+	struct pk_attr a;
+	int n = path_dir_inos(f, dirs);
 
-	for (int i = 0; i < d->n; i++)
-		if (strlen(d->name[i]) == len && strncmp(d->name[i], name, len) == 0)
-			return;
-	fuse_lowlevel_notify_inval_entry(fuse_get_session(fuse), FUSE_ROOT_ID, name, len);
-	if (d->n < 8 && len < sizeof(d->name[0]))
-		snprintf(d->name[d->n++], sizeof(d->name[0]), "%.*s", (int)len, name);
+	for (int i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_entry(session, dirs[i], name, strlen(name));
+	if (pk_store_lookup(store, f, name, &a) == PK_OK)
+		fuse_lowlevel_notify_inval_inode(session, a.ino, 0, 0);
 }
 
-/* Drop path's cached attributes and pages. A name the kernel still holds
- * (libfuse has its node) but the store no longer has went away without the
- * kernel (an eviction, a removal under its folder's other spelling, a
- * restore): the kernel would answer for it from its cache, and send an
- * open(O_CREAT) of it as a plain open, so it must forget it. */
-static void send(const struct item *it, struct dropped *d)
+/* A folder's attributes (its mtime) under every spelling. */
+static void send_folder(enum pk_folder f)
 {
-	struct stat st;
+	uint64_t dirs[2];
+	int n = path_dir_inos(f, dirs);
 
-	if (fuse_invalidate_path(fuse, it->path) == 0 && it->name &&
-	    fs_getattr(it->path, &st, NULL) == -ENOENT)
-		drop_top(it->path, d);
+	for (int i = 0; i < n; i++)
+		fuse_lowlevel_notify_inval_inode(session, dirs[i], 0, 0);
+}
+
+static void send(const struct item *it)
+{
+	if (it->folder == PK_F_NONE) /* a view: its node only */
+		fuse_lowlevel_notify_inval_inode(session, it->ino, 0, 0);
+	else if (it->name[0])
+		send_name(it->folder, it->name);
+	else
+		send_folder(it->folder);
+}
+
+/* A snapshot the CLI took or dropped: snapshot/ is looked up again. */
+static void send_snapshots(void)
+{
+	fuse_lowlevel_notify_inval_inode(session, PATH_SNAPROOT_INO, 0, 0);
+	fuse_lowlevel_notify_inval_entry(session, FUSE_ROOT_ID, path_snapshot_dir,
+					 strlen(path_snapshot_dir));
 }
 
 static void *worker(void *arg)
 {
 	struct item *list;
-	struct dropped d;
 	uint64_t upto;
-	char snap[300];
 
 	(void)arg;
-	snprintf(snap, sizeof(snap), "/%s", path_snapshot_dir);
 	while (take(&list, &upto)) {
-		d.n = 0;
 		while (list) {
 			struct item *next = list->next;
-			send(list, &d);
+			send(list);
 			free(list);
 			list = next;
 		}
@@ -126,17 +130,15 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&lock);
 		/* a restore or snapshot by the CLI: the names it changed are
 		 * queued; a snapshot it dropped may be cached */
-		if (pk_store_poll(store)) {
-			fuse_invalidate_path(fuse, snap);
-			drop_top(snap, &d);
-		}
+		if (pk_store_poll(store) && path_snapshot_dir)
+			send_snapshots();
 	}
 	return NULL;
 }
 
-int inval_start(struct fuse *f, struct pk_store *s)
+int inval_start(struct fuse_session *se, struct pk_store *s)
 {
-	fuse = f;
+	session = se;
 	store = s;
 	running = 1;
 	return pthread_create(&thread, NULL, worker, NULL);
@@ -157,15 +159,16 @@ void inval_stop(void)
 	}
 }
 
-/* Queue one path (name: an entry's). */
-static void push(const char *path, int name)
+/* Queue one item. */
+static void push(enum pk_folder f, const char *name, uint64_t ino)
 {
 	struct item *it = malloc(sizeof(*it));
 
 	if (!it)
 		return; /* the entry timeout bounds how long it stays stale */
-	snprintf(it->path, sizeof(it->path), "%s", path);
-	it->name = name;
+	it->folder = f;
+	it->ino = ino;
+	snprintf(it->name, sizeof(it->name), "%s", name ? name : "");
 	pthread_mutex_lock(&lock);
 	it->next = head;
 	head = it;
@@ -187,40 +190,23 @@ void inval_wait(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* The views are made from the trust folders: they change with them. */
+/* The views are made from the trust folders: they change with them (the
+ * CApath view's names are kept briefly, ll.c). */
 static void push_views(enum pk_folder f)
 {
-	char path[512];
-
 	if (f < PK_F_TRUSTED_CERTS || f > PK_F_ISSUERS_CRL)
 		return;
-	if (path_cafile) {
-		snprintf(path, sizeof(path), "/%s", path_cafile);
-		push(path, 0);
-	}
-	if (path_capath_dir) {
-		snprintf(path, sizeof(path), "/%s", path_capath_dir);
-		push(path, 0);
-	}
+	if (path_cafile)
+		push(PK_F_NONE, NULL, PATH_CAFILE_INO);
+	if (path_capath_dir)
+		push(PK_F_NONE, NULL, PATH_CAPATH_INO);
 }
 
-/* A changed name (or, name NULL, a folder whose content changed): its
- * attributes and cached pages, under both spellings of its folder. */
+/* A changed name (or, name NULL, a folder whose content changed). */
 void inval_queue(void *ctx, enum pk_folder f, const char *name)
 {
-	char path[512], alias[600];
-
 	(void)ctx;
 	if (!name)
 		push_views(f);
-	path_format(path, sizeof(path), f, name);
-	push(path, name != NULL);
-	if (f == PK_F_REJECTED)
-		snprintf(alias, sizeof(alias), "/rejected/certs%s%s", name ? "/" : "",
-			 name ? name : "");
-	else if (f == PK_F_ISSUERS || f == PK_F_ISSUERS_CERTS || f == PK_F_ISSUERS_CRL)
-		snprintf(alias, sizeof(alias), "/issuer%s", path + strlen("/issuers"));
-	else
-		return;
-	push(alias, name != NULL);
+	push(f, name, 0);
 }

@@ -1,11 +1,14 @@
 /*
  * inval.h: dropping stale names from the kernel's caches.
  *
- * The kernel keeps names and attributes for long (see fs_init), so every
- * change must reach it: each commit reports the names and folders it
- * changed, side effects included (an eviction from rejected/, a refreshed
- * duplicate, the views made from a folder), and the thread here also looks
- * every 250 ms for commits of other processes (the CLI's restore). The
+ * The kernel keeps names and attributes for long (ll.h), so every change
+ * must reach it: each commit reports the names and folders it changed,
+ * side effects included (an eviction from rejected/, a refreshed duplicate,
+ * the views made from a folder), and the thread here also looks every
+ * 250 ms for commits of other processes (the CLI's restore). Node ids are
+ * the store's inode numbers, so each is exact: a name is dropped from its
+ * folder's node (under both spellings), the entry it holds now has its
+ * attributes and pages dropped, a folder its attributes. The
  * notifications are queued and sent from this thread, never from inside
  * the FUSE operation that caused them (that could deadlock).
  */
@@ -14,10 +17,10 @@
 
 #include "pkifs/folder.h"
 
-struct fuse;
+struct fuse_session;
 struct pk_store;
 
-int inval_start(struct fuse *f, struct pk_store *s);
+int inval_start(struct fuse_session *se, struct pk_store *s);
 void inval_stop(void);
 /* Wait (at most a second) until what is queued so far has reached the
  * kernel: a close that committed or refused a file returns only then, so

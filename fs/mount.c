@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadconn.h"
 #include "lockdir.h"
 #include "cli_log.h"
 #include "mount.h"
@@ -299,6 +300,10 @@ static int precheck(struct mount_opts *o, int *lockfd)
 	return service_lock_db(o->db, lockfd);
 }
 
+/* The session being served: the operations' user data (ll.c's init
+ * starts the invalidation thread on it). */
+static struct fuse_session *session;
+
 /* Build libfuse's argument list from the options. */
 static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
 {
@@ -318,7 +323,7 @@ static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
 }
 
 /* Serve until unmounted: the daemon's part. */
-static int serve(struct fuse *fuse, struct mount_opts *o)
+static int serve(struct fuse_session *se, struct mount_opts *o)
 {
 	struct pk_store_opts so = {o->limits, 1, 0};
 	struct pk_status st = {0};
@@ -342,12 +347,12 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
 	service_notify("READY=1");
-	rc = fuse_loop_mt(fuse, cfg);
+	rc = fuse_session_loop_mt(se, cfg);
 	service_notify("STOPPING=1");
 	fuse_loop_cfg_destroy(cfg);
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-	fuse_unmount(fuse);
-	fuse_destroy(fuse);
+	fuse_remove_signal_handlers(se);
+	fuse_session_unmount(se);
+	fuse_session_destroy(se);
 	maint_stop();
 	daemonlog_stop();
 	pk_store_close(s);
@@ -358,28 +363,28 @@ static int serve(struct fuse *fuse, struct mount_opts *o)
 int mount_run(struct mount_opts *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse *fuse;
+	struct fuse_session *se;
 	int lockfd = -1, rc = 1;
 
 	if (precheck(o, &lockfd) != 0)
 		goto out_lock;
 	fuse_argv(o, &args);
-	fuse = fuse_new(&args, fs_operations(), sizeof(struct fuse_operations), NULL);
-	if (!fuse)
+	se = fuse_session_new(&args, fs_lowlevel_ops(), sizeof(struct fuse_lowlevel_ops), &session);
+	if (!(session = se))
 		goto out_args;
-	if (fuse_mount(fuse, o->mountpoint) != 0)
+	if (fuse_session_mount(se, o->mountpoint) != 0)
 		goto out_destroy;
 	service_signals_hold();
 	if (fuse_daemonize(o->foreground) != 0 ||
-	    fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
-		fuse_unmount(fuse);
+	    fuse_set_signal_handlers(se) != 0) {
+		fuse_session_unmount(se);
 		goto out_destroy;
 	}
 	service_signals_ready();
-	rc = serve(fuse, o);
+	rc = serve(se, o);
 	goto out_args;
 out_destroy:
-	fuse_destroy(fuse);
+	fuse_session_destroy(se);
 out_args:
 	fuse_opt_free_args(&args);
 out_lock:
@@ -448,6 +453,8 @@ int mount_umount(const char *mountpoint)
 		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
 		return 1;
 	}
+	if (deadconn_abort(mountpoint, db) > 0)
+		return fusermount_u(mountpoint, 1) == 0 ? (wait_closed(db), 0) : 1;
 	if (fusermount_u(mountpoint, 0) != 0) {
 		fprintf(stderr, "pkifs: fusermount3 -u %s failed\n", mountpoint);
 		return 1;
@@ -461,8 +468,12 @@ int mount_clear_stale(const char *mountpoint)
 	char db[PATH_MAX];
 	struct statvfs sv;
 
+	if (mount_source(mountpoint, db, sizeof(db)) != 0)
+		return 0;
+	if (deadconn_abort(mountpoint, db) < 0)
+		return -1;
 	/* statfs always asks the daemon; stat may answer from the kernel's cache */
-	if (mount_source(mountpoint, db, sizeof(db)) != 0 || statvfs(mountpoint, &sv) == 0 ||
+	if (statvfs(mountpoint, &sv) == 0 ||
 	    errno != ENOTCONN)
 		return 0;
 	fprintf(stderr,

@@ -1,6 +1,7 @@
 /*
- * ops.c: the operations table, shared helpers, and the read-only ops
- * (getattr, readdir, statfs) plus the refusals of links and devices.
+ * ops.c: the helpers every operation shares (ctx.h), and the read-only ops
+ * (getattr, readdir, statfs) plus the refusals of links and devices, by
+ * path; ll.c is the operations table that reaches them from node ids.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,13 +23,13 @@ struct pk_store *fs_store;
 
 void fs_new_attr(struct pk_attr *a, mode_t mode)
 {
-	struct fuse_context *fc = fuse_get_context();
+	const struct fuse_ctx *fc = fs_req_ctx();
 
 	memset(a, 0, sizeof(*a));
 	a->ino = pk_store_new_ino(fs_store);
 	a->mode = mode & 07777;
-	a->uid = fc->uid;
-	a->gid = fc->gid;
+	a->uid = fc ? fc->uid : getuid();
+	a->gid = fc ? fc->gid : getgid();
 	a->mtime_ns = a->ctime_ns = pk_now_wall();
 }
 
@@ -50,7 +51,7 @@ int64_t pk_now_wall(void)
 
 void fs_caller(struct pk_caller *c)
 {
-	struct fuse_context *fc = fuse_get_context();
+	const struct fuse_ctx *fc = fs_req_ctx();
 	char path[64];
 	int fd;
 	ssize_t n = 0;
@@ -327,7 +328,7 @@ static void fill_extras(struct dir_fill *fc)
 
 /* A directory handle keeps its path: with nullpath_ok, readdir may get
  * none. */
-static int fs_opendir(const char *path, struct fuse_file_info *fi)
+int fs_opendir(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = calloc(1, sizeof(*h));
 
@@ -340,7 +341,7 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int fs_releasedir(const char *path, struct fuse_file_info *fi)
+int fs_releasedir(const char *path, struct fuse_file_info *fi)
 {
 	struct handle *h = fs_handle(fi);
 
@@ -351,8 +352,8 @@ static int fs_releasedir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
-	       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+int fs_readdir(const char *path, void *buf, dir_filler fill, off_t off,
+	       struct fuse_file_info *fi, int plus)
 {
 	struct dir_fill d;
 	struct node n;
@@ -360,7 +361,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 
 	if (rc)
 		return rc;
-	dir_fill_init(&d, buf, fill, (flags & FUSE_READDIR_PLUS) != 0, off, fs_handle(fi));
+	dir_fill_init(&d, buf, fill, plus, off, fs_handle(fi));
 	if (n.area != AREA_LIVE)
 		return ro_readdir(&n, &d);
 	if (n.type != NODE_DIR)
@@ -371,7 +372,7 @@ int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	return path_lists_names(n.folder, n.via_alias) ? fill_names(&d, n.folder) : 0;
 }
 
-static int fs_statfs(const char *path, struct statvfs *sv)
+int fs_statfs(const char *path, struct statvfs *sv)
 {
 	(void)path;
 	if (statvfs(".", sv) != 0)
@@ -381,7 +382,7 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 }
 
 /* Links, symlinks and device files have no place in a PKI tree. */
-static int fs_symlink(const char *target, const char *path)
+int fs_symlink(const char *target, const char *path)
 {
 	struct node n;
 
@@ -394,7 +395,7 @@ static int fs_symlink(const char *target, const char *path)
 			 "symbolic links cannot be stored in a PKI tree");
 }
 
-static int fs_link(const char *from, const char *path)
+int fs_link(const char *from, const char *path)
 {
 	struct node n;
 
@@ -407,7 +408,7 @@ static int fs_link(const char *from, const char *path)
 			 "hard links cannot be made in a PKI tree; copy the file");
 }
 
-static int fs_mknod(const char *path, mode_t mode, dev_t dev)
+int fs_mknod(const char *path, mode_t mode, dev_t dev)
 {
 	struct node n;
 
@@ -418,70 +419,6 @@ static int fs_mknod(const char *path, mode_t mode, dev_t dev)
 		return rc ? rc : -EEXIST;
 	return fs_refuse("mknod", n.folder, n.name, PK_E_PERM,
 			 "only regular files can be stored (mode 0%o refused)", (unsigned)mode);
-}
-
-static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	cfg->use_ino = 1;
-	cfg->readdir_ino = 1;
-	/* names and attributes stay in the kernel for long: every change is
-	 * invalidated explicitly (inval.h), so a scan costs one round trip a
-	 * file; absent names are never cached (a name just made must show) */
-	cfg->entry_timeout = 60.0;
-	cfg->attr_timeout = 60.0;
-	cfg->negative_timeout = 0;
-	/* unlink an open file at once (no .fuse_hidden renames): handles hold
-	 * their own bytes; operations on such a handle get a NULL path */
-	cfg->hard_remove = 1;
-	cfg->nullpath_ok = 1;
-	cfg->auto_cache = 1; /* keep pages while mtime and size stay */
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	if (conn->capable & FUSE_CAP_READDIRPLUS)
-		conn->want |= FUSE_CAP_READDIRPLUS;
-	/* always plus: a stack lists a folder, then opens every file */
-	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-	inval_start(fuse_get_context()->fuse, fs_store);
-	return fs_store;
-}
-
-static void fs_destroy(void *data)
-{
-	(void)data;
-	inval_stop();
-}
-
-static const struct fuse_operations operations = {
-	.init = fs_init,
-	.destroy = fs_destroy,
-	.getattr = fs_getattr,
-	.opendir = fs_opendir,
-	.releasedir = fs_releasedir,
-	.readdir = fs_readdir,
-	.statfs = fs_statfs,
-	.mkdir = fs_mkdir,
-	.rmdir = fs_rmdir,
-	.create = fs_create,
-	.open = fs_open,
-	.read = fs_read,
-	.write = fs_write,
-	.flush = fs_flush,
-	.release = fs_release,
-	.fsync = fs_fsync,
-	.truncate = fs_truncate,
-	.unlink = fs_unlink,
-	.rename = fs_rename,
-	.chmod = fs_chmod,
-	.chown = fs_chown,
-	.utimens = fs_utimens,
-	.symlink = fs_symlink,
-	.link = fs_link,
-	.mknod = fs_mknod,
-};
-
-const struct fuse_operations *fs_operations(void)
-{
-	return &operations;
 }
 
 void fs_set_store(struct pk_store *s)

@@ -5,12 +5,12 @@
 #define PKIFS_FS_OPS_H
 
 #define FUSE_USE_VERSION 314
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include "pkifs/store.h"
 
-/* The operations table. */
-const struct fuse_operations *fs_operations(void);
+/* The operations table (ll.c). */
+const struct fuse_lowlevel_ops *fs_lowlevel_ops(void);
 
 /* The store the operations serve (set before the loop starts). */
 void fs_set_store(struct pk_store *s);

@@ -222,3 +222,22 @@ int path_name_ok(const char *name, char *why, size_t size)
 			 (unsigned)c);
 	return 0;
 }
+
+/* Is f, or a folder above it, the target of an alias? */
+static int aliased(enum pk_folder f)
+{
+	for (; f != PK_F_NONE; f = pk_folder_info(f)->parent)
+		for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+			if (aliases[i].target == f)
+				return 1;
+	return 0;
+}
+
+int path_dir_inos(enum pk_folder f, uint64_t out[2])
+{
+	out[0] = PK_FOLDER_INO(f);
+	if (!aliased(f))
+		return 1;
+	out[1] = PATH_ALIAS_INO(out[0]);
+	return 2;
+}

@@ -12,7 +12,11 @@
 #ifndef PKIFS_FS_PATH_H
 #define PKIFS_FS_PATH_H
 
+#include <stdint.h>
+
 #include "pkifs/folder.h"
+#include "pkifs/store.h"
+#include "pkifs/view.h"
 
 enum area {
 	AREA_LIVE,     /* the PKI tree */
@@ -67,8 +71,19 @@ struct dir_child {
 /* Inode of a folder reached through an alias: not the real folder's, so
  * ls -R and find do not take rejected/certs/ for a loop. */
 #define PATH_ALIAS_INO(ino) ((ino) + 64)
+/* The views' fixed inode numbers: the CA file (core/view.c gives it) and
+ * the CApath directory. */
+#define PATH_CAFILE_INO (PK_VIEW_INO_BASE - 1)
+#define PATH_CAPATH_INO (PK_VIEW_INO_BASE - 2)
+/* snapshot/'s. */
+#define PATH_SNAPROOT_INO (PK_FIRST_INO - 2)
+
 /* Fill out (room for PK_F_COUNT + 2) and return how many. */
 int path_children(enum pk_folder f, int via_alias, struct dir_child *out);
+
+/* The inode numbers of folder f under each of its spellings (its own, and
+ * its alias's if it has one): how many (1 or 2). */
+int path_dir_inos(enum pk_folder f, uint64_t out[2]);
 
 /* Is name usable as a new name: valid UTF-8 without controls (C0, DEL, C1),
  * line separators or bidirectional overrides? 0 with the reason in why. */

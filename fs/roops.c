@@ -21,10 +21,13 @@
 #include "roops.h"
 #include "viewsink.h"
 
-/* An inode number inside snapshot snap, distinct from the live tree's. */
+/* An inode number inside snapshot snap, distinct from the live tree's and
+ * the views' (below 2^63) and from every other snapshot's: the top bit, the
+ * generation (2^29 of them before one repeats), the live number (2^34). */
 static uint64_t snap_ino(const struct pk_snapshot *snap, uint64_t ino)
 {
-	return ((snap->gen & 0x3fff) + 1) << 34 | (ino & ((1ULL << 34) - 1));
+	return 1ULL << 63 | ((uint64_t)snap->gen & ((1ULL << 29) - 1)) << 34 |
+	       (ino & ((1ULL << 34) - 1));
 }
 
 /* snapshot/ itself: its mtime is the newest snapshot's. */
@@ -41,7 +44,7 @@ static int snaproot_attr(struct pk_attr *a)
 {
 	if (pk_store_dir_attr(fs_store, PK_F_ROOT, a) != PK_OK)
 		return -EIO;
-	a->ino = PK_FIRST_INO - 2;
+	a->ino = PATH_SNAPROOT_INO;
 	a->mode = 0755;
 	pk_snapshot_list(fs_store, newest, a);
 	return 0;
@@ -83,7 +86,7 @@ static int capath_dir_attr(struct pk_attr *a)
 	for (int f = PK_F_TRUSTED_CRL; f <= PK_F_ISSUERS_CRL; f++)
 		if (pk_store_dir_attr(fs_store, f, &d) == PK_OK && d.mtime_ns > a->mtime_ns)
 			*a = d;
-	a->ino = PK_VIEW_INO_BASE - 2;
+	a->ino = PATH_CAPATH_INO;
 	a->mode = 0555;
 	return 0;
 }
@@ -134,7 +137,7 @@ static int give(struct fill *f, const char *name, const struct stat *st)
 
 	if (f->stream)
 		return dir_fill_stored(d, name, st);
-	return d->fill(d->buf, name, st, 0, d->plus ? FUSE_FILL_DIR_PLUS : 0);
+	return d->fill(d->buf, name, st, 0, d->plus);
 }
 
 static int fill_attr(void *ctx, const char *name, const struct pk_attr *a)

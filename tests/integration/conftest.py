@@ -24,6 +24,27 @@ def is_mounted(path):
         return any(line.split()[1] == str(path) for line in f)
 
 
+def abort_connection(path):
+    """Abort the FUSE connection of the mount at path (fusectl's abort), as
+    an operator must after kill -9: a daemon killed while one of its
+    threads waits in the kernel (a cache notification waiting for a folder
+    lock that a request to the dead daemon holds) cannot exit until its
+    connection is aborted."""
+    conn = "/sys/fs/fuse/connections"
+    if not os.listdir(conn):
+        subprocess.run(["mount", "-t", "fusectl", "none", conn], capture_output=True)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            if parts[4] == str(path):
+                major, minor = (int(x) for x in parts[2].split(":"))
+                try:
+                    with open(f"{conn}/{major << 20 | minor}/abort", "w") as a:
+                        a.write("1")
+                except OSError:
+                    pass
+
+
 def daemon_pids(db):
     """Pids of pkifs daemons serving db (found by their command line)."""
     pids = []

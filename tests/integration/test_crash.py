@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from conftest import daemon_pids, is_mounted
+from conftest import abort_connection, daemon_pids, is_mounted
 
 
 def importer(m, files, acked, stop):
@@ -52,6 +52,7 @@ def test_kill_9_during_import(mount_factory, pki, workdir):
         stop.set()
         t.join(timeout=30)
         interrupted += len(acked) < len(files)
+        abort_connection(m.path)
         subprocess.run(["fusermount3", "-u", "-z", m.path], capture_output=True)
         deadline = time.time() + 10
         while daemon_pids(m.db) and time.time() < deadline:

@@ -26,7 +26,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  rule, run_state_machine_as_test)
 
 import model_pki as mp
-from conftest import BIN, PKI, Mount, daemon_pids, is_mounted
+from conftest import BIN, PKI, Mount, abort_connection, daemon_pids, is_mounted
 
 SEED = int(os.environ.get("PKIFS_MODEL_SEED", "20261129"))
 SANITIZED = os.environ.get("PKIFS_SANITIZED") == "1"
@@ -529,6 +529,7 @@ class PkiMachine(RuleBasedStateMachine):
             assert pids, "no daemon serving the store"
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
+            abort_connection(self.m.path)
             subprocess.run(["fusermount3", "-u", "-z", self.m.path], capture_output=True)
             wait_unlocked(self.m.db)
         self.m.mount()
