@@ -10,7 +10,6 @@
  * to know the daemon has closed the database.
  */
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -36,65 +35,6 @@
 #include "service.h"
 #include "pkifs/trust.h"
 
-/* Append "name" or "name=value" to the libfuse option list. */
-static void add_fuse_opt(struct mount_opts *o, const char *opt)
-{
-	size_t len = strlen(o->fuse_opts);
-
-	snprintf(o->fuse_opts + len, sizeof(o->fuse_opts) - len, "%s%s", len ? "," : "", opt);
-}
-
-/* One of pkifs's own size/count options; 1 if it was one, -1 if bad. */
-static int own_opt(struct mount_opts *o, const char *opt)
-{
-	static const char *const names[] = {
-		"max_rejected=", "cert_max=", "crl_max=", "aux_max="};
-	for (int i = 0; i < 4; i++) {
-		size_t n = strlen(names[i]);
-		char *end;
-		unsigned long long v;
-		if (strncmp(opt, names[i], n) != 0)
-			continue;
-		errno = 0;
-		v = strtoull(opt + n, &end, 10);
-		if (errno || *end || end == opt + n || v == 0) {
-			fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
-			return -1;
-		}
-		if (i == 0)
-			o->limits.max_rejected = (unsigned)v;
-		else
-			*(i == 1   ? &o->limits.cert_max
-			  : i == 2 ? &o->limits.crl_max
-				   : &o->limits.aux_max) = v;
-		return 1;
-	}
-	return 0;
-}
-
-/* The daemon's memory caps: -o pending_max=BYTES, -o max_locks=N. 1 if it
- * was one, -1 if its value is bad. */
-static int mem_opt(struct mount_opts *o, const char *opt)
-{
-	size_t *slot = strncmp(opt, "pending_max=", 12) == 0 ? &o->pending_max
-		       : strncmp(opt, "max_locks=", 10) == 0 ? &o->max_locks
-							     : NULL;
-	const char *v = slot ? strchr(opt, '=') + 1 : NULL;
-	unsigned long long n;
-	char *end;
-
-	if (!slot)
-		return 0;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || *end || end == v || *v == '-' || n == 0 || n > SIZE_MAX) {
-		fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
-		return -1;
-	}
-	*slot = (size_t)n;
-	return 1;
-}
-
 /* Default of -o pending_max: an eighth of the machine's memory, at most
  * 128 MiB (eight CRLs at the 16 MiB cap written at once), and never less
  * than one file at the largest size cap. */
@@ -112,149 +52,23 @@ static size_t default_pending_max(const struct pk_limits *l)
 	return max > least ? max : least;
 }
 
-/* A duration: N with an optional unit s, m, h or d. -1 when malformed. */
-static int64_t duration(const char *v)
-{
-	char *end;
-	long long n = strtoll(v, &end, 10);
-	int64_t unit = 1;
-
-	if (end == v || n < 0)
-		return -1;
-	if (*end)
-		unit = *end == 's'   ? 1
-		       : *end == 'm' ? 60
-		       : *end == 'h' ? 3600
-		       : *end == 'd' ? 86400
-				     : -1;
-	if (unit < 0 || (*end && end[1]))
-		return -1;
-	return n * unit;
-}
-
-/* History options: retention=DUR, autosnapshot=DUR, autosnapshot_keep=N. */
-static int maint_opt(struct mount_opts *o, const char *opt)
-{
-	const char *v = strchr(opt, '=');
-	int64_t d;
-
-	if (!v || (strncmp(opt, "retention=", 10) && strncmp(opt, "autosnapshot=", 13) &&
-		   strncmp(opt, "autosnapshot_keep=", 18)))
-		return 0;
-	d = duration(v + 1);
-	if (d < 0 || (opt[0] == 'r' && d == 0)) {
-		fprintf(stderr, "pkifs: bad value in -o %s\n", opt);
-		return -1;
-	}
-	if (opt[0] == 'r')
-		o->maint.retention_s = d;
-	else if (strncmp(opt, "autosnapshot_keep=", 18) == 0)
-		o->maint.auto_keep = (unsigned)d;
-	else
-		o->maint.auto_every_s = d;
-	return 1;
-}
-
-/* -o trust_group=NAME|GID: 1 if it was one, -1 if the group is unknown. */
-static int group_opt(struct mount_opts *o, const char *opt)
-{
-	const char *v = opt + 12;
-	struct group *g;
-	char *end;
-	long gid;
-
-	if (strncmp(opt, "trust_group=", 12) != 0)
-		return 0;
-	gid = strtol(v, &end, 10);
-	if (*v && !*end && gid >= 0) {
-		o->trust_group = gid;
-		return 1;
-	}
-	g = getgrnam(v);
-	if (!g) {
-		fprintf(stderr, "pkifs: -o %s: no such group\n", opt);
-		return -1;
-	}
-	o->trust_group = g->gr_gid;
-	return 1;
-}
-
 /* The trust folders belong to the trust group, which may write them
  * (audited as setattr; own/ and its key folder stay as they are). */
 static void grant_trust_group(struct pk_store *s, long gid)
 {
-	static const enum pk_folder folders[] = {PK_F_TRUSTED_CERTS, PK_F_TRUSTED_CRL,
-						 PK_F_ISSUERS_CERTS, PK_F_ISSUERS_CRL,
-						 PK_F_REJECTED};
 	struct pk_caller c = {
 		.uid = getuid(), .gid = getgid(), .pid = getpid(), .comm = "pkifs"};
 	struct pk_status st;
 	struct pk_attr a;
 
-	for (size_t i = 0; gid >= 0 && i < sizeof(folders) / sizeof(folders[0]); i++) {
-		if (pk_store_dir_attr(s, folders[i], &a) != PK_OK)
+	for (int f = 0; gid >= 0 && f < PK_F_COUNT; f++) {
+		if (!pk_folder_trust_group((enum pk_folder)f) ||
+		    pk_store_dir_attr(s, (enum pk_folder)f, &a) != PK_OK)
 			continue;
 		a.gid = (unsigned)gid;
 		a.mode |= 0070;
-		pk_trust_setattr(s, &c, folders[i], NULL, &a, PK_SET_GID | PK_SET_MODE, &st);
+		pk_trust_setattr(s, &c, (enum pk_folder)f, NULL, &a, PK_SET_GID | PK_SET_MODE, &st);
 	}
-}
-
-/* View names: -o capath=NAME|off, -o cafile=NAME|off. 1 if it was one. */
-static int view_opt(const char *opt)
-{
-	const char **slot = strncmp(opt, "capath=", 7) == 0   ? &path_capath_dir
-			    : strncmp(opt, "cafile=", 7) == 0 ? &path_cafile
-							      : NULL;
-	const char *v = opt + 7;
-
-	if (!slot)
-		return 0;
-	if (!*v || strchr(v, '/') || strcmp(v, path_snapshot_dir) == 0 ||
-	    pk_folder_child(PK_F_ROOT, v) != PK_F_NONE || strcmp(v, "issuer") == 0) {
-		fprintf(stderr, "pkifs: -o %s: not a usable name\n", opt);
-		return -1;
-	}
-	*slot = strcmp(v, "off") == 0 ? NULL : strdup(v);
-	return 1;
-}
-
-/* -o layout=node-opcua|part12|both: which spellings listings show. */
-static int layout_opt(const char *opt)
-{
-	if (strncmp(opt, "layout=", 7))
-		return 0;
-	if (path_layout_parse(opt + 7) == 0)
-		return 1;
-	fprintf(stderr, "pkifs: -o %s: node-opcua, part12 or both\n", opt);
-	return -1;
-}
-
-int mount_parse_opts(struct mount_opts *o, const char *list)
-{
-	char *copy = strdup(list), *save = NULL;
-	int rc = 0;
-
-	for (char *t = strtok_r(copy, ",", &save); t && rc == 0;
-	     t = strtok_r(NULL, ",", &save)) {
-		int own = own_opt(o, t);
-		if (own == 0)
-			own = view_opt(t);
-		if (own == 0)
-			own = maint_opt(o, t);
-		if (own == 0)
-			own = group_opt(o, t);
-		if (own == 0)
-			own = mem_opt(o, t);
-		if (own == 0)
-			own = layout_opt(t);
-		if (own < 0)
-			rc = -1;
-		else if (!own && !service_ignored_opt(t))
-			add_fuse_opt(o, t);
-	}
-	free(copy);
-	return rc;
 }
 
 /* Is path a mount point of any filesystem (listed in /proc/self/mounts)? */

@@ -20,7 +20,7 @@ struct mount_opts {
 	char fuse_opts[1024]; /* -o options passed on to libfuse */
 };
 
-/* Parse "-o a,b=c": pkifs's own options go to o, the rest to fuse_opts.
+/* Parse "-o a,b=c" (mountopt.c): pkifs's own options go to o, the rest to fuse_opts.
  * Returns 0, or -1 with a message printed. */
 int mount_parse_opts(struct mount_opts *o, const char *list);
 
