@@ -132,6 +132,16 @@ int ll_node_attr(fuse_ino_t ino, struct fuse_file_info *fi, char *path, size_t s
 	return rc;
 }
 
+/* Answer a getattr or setattr and end the request. */
+static void reply_attr(fuse_req_t req, int rc, const struct stat *st, const char *path)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, st, timeout_of(path[0] ? path : NULL));
+	ll_end();
+}
+
 static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char path[PATH_MAX];
@@ -140,11 +150,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	ll_begin(req);
 	rc = ll_node_attr(ino, fi, path, sizeof(path), &st);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_attr(req, &st, timeout_of(path[0] ? path : NULL));
-	ll_end();
+	reply_attr(req, rc, &st, path);
 }
 
 /* The changes setattr asks for, by path (NULL: an open node whose name is
@@ -209,11 +215,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	} else if (rc == 0 && (rc = set_by_path(path, attr, to_set, fi)) == 0) {
 		rc = ll_node_attr(ino, fi, path, sizeof(path), &st);
 	}
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_attr(req, &st, timeout_of(path[0] ? path : NULL));
-	ll_end();
+	reply_attr(req, rc, &st, path);
 }
 
 /* The entries of one readdir request, into a buffer of the kernel's size. */

@@ -44,24 +44,26 @@ void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	ll_end();
 }
 
-void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* A removal by name: op on the child's path. */
+static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 int (*op)(const char *path))
 {
 	char path[PATH_MAX];
 	int rc;
 
 	ll_begin(req);
 	rc = ll_child_path(parent, name, path, sizeof(path));
-	reply_rc(req, rc ? rc : fs_unlink(path));
+	reply_rc(req, rc ? rc : op(path));
+}
+
+void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_child(req, parent, name, fs_unlink);
 }
 
 void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	char path[PATH_MAX];
-	int rc;
-
-	ll_begin(req);
-	rc = ll_child_path(parent, name, path, sizeof(path));
-	reply_rc(req, rc ? rc : fs_rmdir(path));
+	remove_child(req, parent, name, fs_rmdir);
 }
 
 void ll_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
