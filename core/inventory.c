@@ -186,7 +186,11 @@ enum pk_err pk_inventory_pair(struct pk_store *s, enum pk_folder f, const char *
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 3, f == PK_F_OWN_CERTS ? PK_F_OWN_PRIVATE : PK_F_OWN_CERTS);
+		sqlite3_bind_int(q, 3,
+				 pk_folder_in_group(pk_folder_group(f),
+						    pk_folder_role(f) == PK_F_OWN_CERTS
+							    ? PK_F_OWN_PRIVATE
+							    : PK_F_OWN_CERTS));
 		rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW)
 			snprintf(pair, size, "%s", sqlite3_column_text(q, 0)), e = PK_OK;

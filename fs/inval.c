@@ -73,7 +73,7 @@ static int take(struct item **list, uint64_t *upto)
  * drop the cached attributes and pages of the entry the name holds now. */
 static void send_name(enum pk_folder f, const char *name)
 {
-	uint64_t dirs[2];
+	uint64_t dirs[4];
 	struct pk_attr a;
 	int n = path_dir_inos(f, dirs);
 
@@ -86,7 +86,7 @@ static void send_name(enum pk_folder f, const char *name)
 /* A folder's attributes (its mtime) under every spelling. */
 static void send_folder(enum pk_folder f)
 {
-	uint64_t dirs[2];
+	uint64_t dirs[4];
 	int n = path_dir_inos(f, dirs);
 
 	for (int i = 0; i < n; i++)
@@ -194,7 +194,7 @@ void inval_wait(void)
  * CApath view's names are kept briefly, ll.c). */
 static void push_views(enum pk_folder f)
 {
-	if (f < PK_F_TRUSTED_CERTS || f > PK_F_ISSUERS_CRL)
+	if (!pk_folder_feeds_views(f))
 		return;
 	if (path_cafile)
 		push(PK_F_NONE, NULL, PATH_CAFILE_INO);
