@@ -25,7 +25,7 @@ static int row_item(sqlite3_stmt *q, struct pk_item *it)
 	return it->d.kind != PK_KIND_NONE && it->d.kind != PK_KIND_EMPTY;
 }
 
-enum pk_err pk_inventory(struct pk_store *s, unsigned mask, pk_item_fn fn, void *ctx)
+enum pk_err pk_inventory(struct pk_store *s, uint64_t mask, pk_item_fn fn, void *ctx)
 {
 	sqlite3_stmt *q = NULL;
 	struct pk_item it;
@@ -36,7 +36,7 @@ enum pk_err pk_inventory(struct pk_store *s, unsigned mask, pk_item_fn fn, void 
 				ITEM_COLUMNS " WHERE e.died IS NULL ORDER BY e.folder, e.name",
 				-1, &q, NULL);
 	while (q && !stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
-		if ((!mask || (mask & (1u << sqlite3_column_int(q, 0)))) && row_item(q, &it))
+		if ((!mask || (mask & (1ull << sqlite3_column_int(q, 0)))) && row_item(q, &it))
 			stop = fn(ctx, &it);
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
