@@ -298,3 +298,28 @@ def test_a_store_made_before_the_groups_gets_their_folders(mount_factory, pki):
     assert os.listdir(m.p("snapshot/old/UserTokenCerts/trusted/certs")) == []
     assert os.listdir(m.p("snapshot/old/trusted/certs")) == ["root-ca.der"]
     assert m.check() == ""
+
+
+def test_a_file_dropped_into_a_groups_trusted_is_filed(mnt, pki):
+    run("cp", pki / "root-ca.der", mnt.p("trustedUser/"))
+    run("cp", pki / "root-ca.crl", mnt.p("UserTokenCerts/trusted/"))
+    assert os.listdir(mnt.p("UserTokenCerts/trusted/certs")) == ["root-ca.der"]
+    assert os.listdir(mnt.p("trustedUser/crl")) == ["root-ca.crl"]
+    assert sorted(os.listdir(mnt.p("trustedUser"))) == ["certs", "crl"]
+    assert "dropped into UserTokenCerts/trusted/" in mnt.log()
+    err = write_file(mnt.p("issuerUser/k.der"), (pki / "app1.key.der").read_bytes())
+    assert err is not None and err.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        os.rename(mnt.p("trustedUser/certs"), mnt.p("x"))
+    assert e.value.errno == errno.EBUSY
+    with pytest.raises(OSError) as e:
+        os.rmdir(mnt.p("issuerUser"))
+    assert e.value.errno == errno.EPERM
+
+
+def test_doctor_looks_at_every_group(mnt, pki):
+    run("cp", pki / "intermediate-ca.der", mnt.p("issuerUser/certs/"))
+    run("cp", pki / "app1.key.pem", mnt.p("HttpCerts/own/private/"))
+    r = run(BIN, "doctor", mnt.path, check=False)
+    assert "UserTokenCerts/issuers/certs/intermediate-ca.der" in r.stdout, r.stdout
+    assert "HttpCerts/own/private/app1.key.pem" in r.stdout, r.stdout
