@@ -274,8 +274,8 @@ static void check_rejected_in(struct checker *c, enum pk_folder f, int64_t cap)
 		 "SELECT count(*) FROM entry WHERE folder = %d AND died IS NULL", f);
 	live = pk_query_int(c->s, sql);
 	if (live > cap)
-		report(c, "rejected-over-cap", path, "%lld entries, cap %lld",
-		       (long long)live, (long long)cap);
+		report(c, "rejected-over-cap", path, "%lld entries, cap %lld", (long long)live,
+		       (long long)cap);
 }
 
 static void check_rejected(struct checker *c)

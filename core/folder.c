@@ -10,6 +10,7 @@
  * folder stay as they are. */
 enum { TG = 1 };
 
+/* clang-format off */
 /* The folders of one certificate group under its directory G ("" for the
  * application group, whose tree is the root): first is the group's own
  * directory, and the rows keep the application group's order. */
@@ -27,6 +28,7 @@ enum { TG = 1 };
 	[first + 6] = {G "/trusted/crl", "crl", first + 4, PK_C_CRL, 0755, PK_V_NONE, TG},          \
 	[first + 8] = {G "/issuers/certs", "certs", first + 7, PK_C_CA_CERT, 0755, PK_V_NONE, TG},  \
 	[first + 9] = {G "/issuers/crl", "crl", first + 7, PK_C_CRL, 0755, PK_V_NONE, TG}
+/* clang-format on */
 
 static const struct pk_folder_info folders[PK_F_COUNT] = {
 	/* clang-format off */

@@ -99,8 +99,7 @@ static enum pk_err check_crl(struct op *op, enum pk_folder f, const void *crl, s
 	}
 	sqlite3_reset(q);
 	if (e == PK_E_NO_ISSUER)
-		return pk_fail(op->st, e,
-			       "no CA certificate for CRL issuer %s in %s or %s",
+		return pk_fail(op->st, e, "no CA certificate for CRL issuer %s in %s or %s",
 			       op->obj.issuer, pk_folder_info(tc)->path,
 			       pk_folder_info(ic)->path);
 	if (e != PK_OK)

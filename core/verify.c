@@ -134,8 +134,10 @@ static enum pk_err load_store(struct pk_store *s, struct vctx *v)
 	snprintf(sql, sizeof(sql),
 		 "SELECT e.folder, b.data FROM entry e JOIN blob b ON b.id = e.blob"
 		 " WHERE e.died IS NULL AND e.folder IN (%d, %d, %d, %d)",
-		 pk_folder_in_group(g, PK_F_TRUSTED_CERTS), pk_folder_in_group(g, PK_F_ISSUERS_CERTS),
-		 pk_folder_in_group(g, PK_F_TRUSTED_CRL), pk_folder_in_group(g, PK_F_ISSUERS_CRL));
+		 pk_folder_in_group(g, PK_F_TRUSTED_CERTS),
+		 pk_folder_in_group(g, PK_F_ISSUERS_CERTS),
+		 pk_folder_in_group(g, PK_F_TRUSTED_CRL),
+		 pk_folder_in_group(g, PK_F_ISSUERS_CRL));
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	while (q && (rc = sqlite3_step(q)) == SQLITE_ROW) {

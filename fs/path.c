@@ -42,7 +42,8 @@ static void reach(enum pk_folder f, int via)
 		const char *leaf = pk_folder_info(c)->leaf;
 		int v = via;
 
-		if (pk_folder_info(c)->parent == f && pk_folder_step(f, leaf, strlen(leaf), &v) == c)
+		if (pk_folder_info(c)->parent == f &&
+		    pk_folder_step(f, leaf, strlen(leaf), &v) == c)
 			reach(c, v);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -241,7 +242,8 @@ int path_children(enum pk_folder f, int via, struct dir_child *out)
 		const char *leaf = pk_folder_info(c)->leaf;
 		int v = via;
 
-		if (pk_folder_info(c)->parent == f && pk_folder_step(f, leaf, strlen(leaf), &v) == c)
+		if (pk_folder_info(c)->parent == f &&
+		    pk_folder_step(f, leaf, strlen(leaf), &v) == c)
 			child(out, &n, leaf, f, via, c, v);
 	}
 	for (size_t i = 0; i < k; i++) {

@@ -1,8 +1,10 @@
 /*
  * path.h: from a path in the mount to what it names.
  *
- * The live tree is fixed folders (with the aliases issuer/ = issuers/ and
- * rejected/certs/ = rejected/) and names inside them: files or lock
+ * The live tree is fixed folders, reached in every spelling the stacks use
+ * (folder.c's aliases: issuer/ = issuers/, rejected/certs/ = rejected/,
+ * ApplCerts/ = the root, trustedUser/ = UserTokenCerts/trusted/ ...), and
+ * names inside them: files or lock
  * directories, told apart later by looking the name up. Beside it at the
  * root: snapshot/ (snapshot/NAME/ is a read-only copy of the live layout),
  * and the generated views, a CApath directory and a CA file (names set by
@@ -45,9 +47,16 @@ struct node {
  * (a walk then sees those folders twice: rsync -a copies them twice). The
  * user-token and https groups are listed once, under UserTokenCerts/ and
  * HttpCerts/; open62541's layout lists the application group under
- * ApplCerts/ as well, UA-.NET's the groups' trust lists as trustedUser/,
- * issuerUser/, trustedHttps/ and issuerHttps/ (both Part 12 spelled). */
-enum path_layout { LAYOUT_NODE_OPCUA, LAYOUT_PART12, LAYOUT_BOTH, LAYOUT_OPEN62541, LAYOUT_UANET };
+ * ApplCerts/ instead of at the root, UA-.NET's the groups' trust lists as
+ * trustedUser/, issuerUser/, trustedHttps/ and issuerHttps/ (both Part 12
+ * spelled). */
+enum path_layout {
+	LAYOUT_NODE_OPCUA,
+	LAYOUT_PART12,
+	LAYOUT_BOTH,
+	LAYOUT_OPEN62541,
+	LAYOUT_UANET
+};
 extern enum path_layout path_layout;
 
 /* Parse a -o layout= value: 0, or -1. */

@@ -137,7 +137,8 @@ static void test_every_spelling_reaches_its_group(void **state)
 	assert_string_equal(name, "x.der");
 	assert_int_equal(pk_folder_role(PK_F_USER_TRUSTED_CERTS), PK_F_TRUSTED_CERTS);
 	assert_int_equal(pk_folder_group(PK_F_HTTPS_REJECTED), PK_G_HTTPS);
-	assert_int_equal(pk_folder_in_group(PK_G_USER, PK_F_ISSUERS_CERTS), PK_F_USER_ISSUERS_CERTS);
+	assert_int_equal(pk_folder_in_group(PK_G_USER, PK_F_ISSUERS_CERTS),
+			 PK_F_USER_ISSUERS_CERTS);
 	assert_string_equal(pk_folder_info(PK_F_USER_ISSUERS_CERTS)->path,
 			    "UserTokenCerts/issuers/certs");
 	assert_int_equal(pk_folder_info(PK_F_USER_ISSUERS_CERTS)->content, PK_C_CA_CERT);
