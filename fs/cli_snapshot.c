@@ -1,7 +1,7 @@
 /*
  * cli_snapshot.c: the snapshot, restore and backup commands. They open the
- * database directly (WAL lets them run while it is mounted); a restore shows
- * in the mount within the kernel's attribute timeout (one second).
+ * database directly (WAL lets them run while it is mounted); when it is,
+ * they return once the mount shows what they changed (cli_sync_mount).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +170,7 @@ int cmd_snapshot(int argc, char **argv)
 		return 1;
 	rc = snapshot_action(s, rest);
 	pk_store_close(s);
+	cli_sync_mount(db);
 	return rc;
 }
 
@@ -197,6 +198,7 @@ int cmd_restore(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 	pk_store_close(s);
+	cli_sync_mount(db);
 	return rc;
 }
 

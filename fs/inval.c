@@ -93,9 +93,19 @@ static void send_folder(enum pk_folder f)
 		fuse_lowlevel_notify_inval_inode(session, dirs[i], 0, 0);
 }
 
+/* A snapshot the CLI took or dropped: snapshot/ is looked up again. */
+static void send_snapshots(void)
+{
+	fuse_lowlevel_notify_inval_inode(session, PATH_SNAPROOT_INO, 0, 0);
+	fuse_lowlevel_notify_inval_entry(session, FUSE_ROOT_ID, path_snapshot_dir,
+					 strlen(path_snapshot_dir));
+}
+
 static void send(const struct item *it)
 {
-	if (it->folder == PK_F_NONE) /* a view: its node only */
+	if (it->folder == PK_F_NONE && it->ino == PATH_SNAPROOT_INO)
+		send_snapshots();
+	else if (it->folder == PK_F_NONE) /* a view: its node only */
 		fuse_lowlevel_notify_inval_inode(session, it->ino, 0, 0);
 	else if (it->name[0])
 		send_name(it->folder, it->name);
@@ -103,12 +113,14 @@ static void send(const struct item *it)
 		send_folder(it->folder);
 }
 
-/* A snapshot the CLI took or dropped: snapshot/ is looked up again. */
-static void send_snapshots(void)
+static void push(enum pk_folder f, const char *name, uint64_t ino);
+
+/* A restore or snapshot by the CLI: the names it changed are queued, and
+ * snapshot/ (a snapshot it took or dropped may be cached). */
+static void catch_up(void)
 {
-	fuse_lowlevel_notify_inval_inode(session, PATH_SNAPROOT_INO, 0, 0);
-	fuse_lowlevel_notify_inval_entry(session, FUSE_ROOT_ID, path_snapshot_dir,
-					 strlen(path_snapshot_dir));
+	if (pk_store_poll(store) && path_snapshot_dir)
+		push(PK_F_NONE, NULL, PATH_SNAPROOT_INO);
 }
 
 static void *worker(void *arg)
@@ -128,10 +140,7 @@ static void *worker(void *arg)
 		n_sent = upto;
 		pthread_cond_broadcast(&sent);
 		pthread_mutex_unlock(&lock);
-		/* a restore or snapshot by the CLI: the names it changed are
-		 * queued; a snapshot it dropped may be cached */
-		if (pk_store_poll(store) && path_snapshot_dir)
-			send_snapshots();
+		catch_up();
 	}
 	return NULL;
 }
@@ -209,4 +218,10 @@ void inval_queue(void *ctx, enum pk_folder f, const char *name)
 	if (!name)
 		push_views(f);
 	push(f, name, 0);
+}
+
+void inval_sync(void)
+{
+	catch_up();
+	inval_wait();
 }

@@ -28,6 +28,10 @@ void inval_stop(void);
  * the kernel holds no directory lock (flush, release): the notifications
  * may need those locks. */
 void inval_wait(void);
+/* Take in what other processes committed (the CLI's restore) and wait
+ * until the kernel has dropped what it changed: a statfs does, so the CLI
+ * returns only once the mount shows its change. Same rule as inval_wait. */
+void inval_sync(void);
 /* Queue folder/name for invalidation (a pk_changed_fn). */
 void inval_queue(void *ctx, enum pk_folder f, const char *name);
 
