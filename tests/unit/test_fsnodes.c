@@ -15,6 +15,8 @@
 
 #define ROOT 1
 
+static struct nodes T; /* the table under test, fresh for each */
+
 static struct stat attr(uint64_t ino, off_t size)
 {
 	struct stat st;
@@ -32,15 +34,23 @@ static void tree(void)
 {
 	struct stat d = attr(6, 0), c = attr(7, 0), f = attr(1000, 42);
 
-	assert_int_equal(nodes_ref(6, ROOT, "trusted", &d), 0);
-	assert_int_equal(nodes_ref(7, 6, "certs", &c), 0);
-	assert_int_equal(nodes_ref(1000, 7, "x.der", &f), 0);
+	assert_int_equal(nodes_ref(&T, 6, ROOT, "trusted", &d), 0);
+	assert_int_equal(nodes_ref(&T, 7, 6, "certs", &c), 0);
+	assert_int_equal(nodes_ref(&T, 1000, 7, "x.der", &f), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	nodes_init(&T);
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	nodes_clear();
+	nodes_clear(&T);
+	pthread_mutex_destroy(&T.lock);
 	return 0;
 }
 
@@ -50,15 +60,15 @@ static void test_path_is_built_from_parents(void **state)
 
 	(void)state;
 	tree();
-	assert_int_equal(nodes_path(ROOT, buf, sizeof(buf)), 0);
+	assert_int_equal(nodes_path(&T, ROOT, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/");
-	assert_int_equal(nodes_path(1000, buf, sizeof(buf)), 0);
+	assert_int_equal(nodes_path(&T, 1000, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/trusted/certs/x.der");
-	assert_int_equal(nodes_path(7, buf, sizeof(buf)), 0);
+	assert_int_equal(nodes_path(&T, 7, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/trusted/certs");
-	assert_int_equal(nodes_path(4242, buf, sizeof(buf)), -ENOENT);
-	assert_int_equal(nodes_path(1000, buf, 10), -ENAMETOOLONG);
-	assert_int_equal(nodes_count(), 3);
+	assert_int_equal(nodes_path(&T, 4242, buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(nodes_path(&T, 1000, buf, 10), -ENAMETOOLONG);
+	assert_int_equal(nodes_count(&T), 3);
 }
 
 static void test_last_forget_frees_the_node(void **state)
@@ -68,14 +78,14 @@ static void test_last_forget_frees_the_node(void **state)
 
 	(void)state;
 	tree();
-	assert_int_equal(nodes_ref(1000, 7, "x.der", &f), 0); /* looked up twice */
-	nodes_forget(1000, 1);
-	assert_int_equal(nodes_path(1000, buf, sizeof(buf)), 0);
-	nodes_forget(1000, 1);
-	assert_int_equal(nodes_path(1000, buf, sizeof(buf)), -ENOENT);
-	assert_int_equal(nodes_count(), 2);
-	nodes_forget(31337, 5); /* a node never held: nothing happens */
-	assert_int_equal(nodes_count(), 2);
+	assert_int_equal(nodes_ref(&T, 1000, 7, "x.der", &f), 0); /* looked up twice */
+	nodes_forget(&T, 1000, 1);
+	assert_int_equal(nodes_path(&T, 1000, buf, sizeof(buf)), 0);
+	nodes_forget(&T, 1000, 1);
+	assert_int_equal(nodes_path(&T, 1000, buf, sizeof(buf)), -ENOENT);
+	assert_int_equal(nodes_count(&T), 2);
+	nodes_forget(&T, 31337, 5); /* a node never held: nothing happens */
+	assert_int_equal(nodes_count(&T), 2);
 }
 
 static void test_rename_moves_the_path(void **state)
@@ -85,9 +95,9 @@ static void test_rename_moves_the_path(void **state)
 
 	(void)state;
 	tree();
-	assert_int_equal(nodes_ref(8, ROOT, "rejected", &d), 0);
-	nodes_moved(1000, 8, "y.der");
-	assert_int_equal(nodes_path(1000, buf, sizeof(buf)), 0);
+	assert_int_equal(nodes_ref(&T, 8, ROOT, "rejected", &d), 0);
+	nodes_moved(&T, 1000, 8, "y.der");
+	assert_int_equal(nodes_path(&T, 1000, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/rejected/y.der");
 }
 
@@ -97,17 +107,17 @@ static void test_open_node_keeps_its_attributes(void **state)
 
 	(void)state;
 	tree();
-	assert_int_equal(nodes_orphan_attr(1000, &st), -ENOENT); /* not open */
-	nodes_open(1000);
+	assert_int_equal(nodes_orphan_attr(&T, 1000, &st), -ENOENT); /* not open */
+	nodes_open(&T, 1000);
 	changed.st_mode = 0100600;
-	nodes_set_attr(1000, &changed);
-	assert_int_equal(nodes_orphan_attr(1000, &st), 0);
+	nodes_set_attr(&T, 1000, &changed);
+	assert_int_equal(nodes_orphan_attr(&T, 1000, &st), 0);
 	assert_int_equal(st.st_ino, 1000);
 	assert_int_equal(st.st_size, 42);
 	assert_int_equal(st.st_mode, 0100600);
 	assert_int_equal(st.st_nlink, 0);
-	nodes_close(1000);
-	assert_int_equal(nodes_orphan_attr(1000, &st), -ENOENT);
+	nodes_close(&T, 1000);
+	assert_int_equal(nodes_orphan_attr(&T, 1000, &st), -ENOENT);
 }
 
 static void test_open_node_outlives_its_forget(void **state)
@@ -116,12 +126,12 @@ static void test_open_node_outlives_its_forget(void **state)
 
 	(void)state;
 	tree();
-	nodes_open(1000);
-	nodes_forget(1000, 1); /* the kernel dropped the name, a handle is open */
-	assert_int_equal(nodes_orphan_attr(1000, &st), 0);
+	nodes_open(&T, 1000);
+	nodes_forget(&T, 1000, 1); /* the kernel dropped the name, a handle is open */
+	assert_int_equal(nodes_orphan_attr(&T, 1000, &st), 0);
 	assert_int_equal(st.st_size, 42);
-	nodes_close(1000);
-	assert_int_equal(nodes_orphan_attr(1000, &st), -ENOENT);
+	nodes_close(&T, 1000);
+	assert_int_equal(nodes_orphan_attr(&T, 1000, &st), -ENOENT);
 }
 
 static void test_many_nodes_grow_the_table(void **state)
@@ -134,28 +144,28 @@ static void test_many_nodes_grow_the_table(void **state)
 		struct stat f = attr(2000 + i, (off_t)i);
 		char name[32];
 		snprintf(name, sizeof(name), "f%llu.der", (unsigned long long)i);
-		assert_int_equal(nodes_ref(2000 + i, 7, name, &f), 0);
+		assert_int_equal(nodes_ref(&T, 2000 + i, 7, name, &f), 0);
 	}
-	assert_int_equal(nodes_count(), 5003);
+	assert_int_equal(nodes_count(&T), 5003);
 	for (uint64_t i = 0; i < 5000; i += 499) {
 		snprintf(want, sizeof(want), "/trusted/certs/f%llu.der", (unsigned long long)i);
-		assert_int_equal(nodes_path(2000 + i, buf, sizeof(buf)), 0);
+		assert_int_equal(nodes_path(&T, 2000 + i, buf, sizeof(buf)), 0);
 		assert_string_equal(buf, want);
 	}
 	for (uint64_t i = 0; i < 5000; i++)
-		nodes_forget(2000 + i, 1);
-	assert_int_equal(nodes_count(), 3);
+		nodes_forget(&T, 2000 + i, 1);
+	assert_int_equal(nodes_count(&T), 3);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_path_is_built_from_parents, teardown),
-		cmocka_unit_test_teardown(test_last_forget_frees_the_node, teardown),
-		cmocka_unit_test_teardown(test_rename_moves_the_path, teardown),
-		cmocka_unit_test_teardown(test_open_node_keeps_its_attributes, teardown),
-		cmocka_unit_test_teardown(test_open_node_outlives_its_forget, teardown),
-		cmocka_unit_test_teardown(test_many_nodes_grow_the_table, teardown),
+		cmocka_unit_test_setup_teardown(test_path_is_built_from_parents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_forget_frees_the_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_moves_the_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_node_keeps_its_attributes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_node_outlives_its_forget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_nodes_grow_the_table, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
