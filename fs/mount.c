@@ -178,6 +178,7 @@ static int serve(struct fuse_session *se, struct mount_opts *o, struct daemon *d
 	fuse_session_destroy(se);
 	maint_stop(&d->maint);
 	daemonlog_stop(&d->log);
+	pending_clear(&d->pending);
 	pk_store_close(s);
 	/* libfuse ends the loop with the signal's number: a stop, not a failure */
 	return rc == 0 || rc == SIGTERM || rc == SIGINT ? 0 : 1;

@@ -18,11 +18,29 @@
 
 #define MIN_BUCKETS 64
 
+static void free_record(struct pending *p);
+
 void pending_init(struct pending_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_init(&t->lock, NULL);
 	t->bytes_max = t->locks_max = SIZE_MAX;
+}
+
+void pending_clear(struct pending_table *t)
+{
+	pending_lock(t);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		while (t->buckets[i]) {
+			struct pending *p = t->buckets[i];
+			t->buckets[i] = p->hnext;
+			free_record(p);
+		}
+	free(t->buckets);
+	t->buckets = NULL;
+	t->nbuckets = t->nrecords = t->bytes_used = t->locks = 0;
+	memset(t->folders, 0, sizeof(t->folders));
+	pending_unlock(t);
 }
 
 void pending_lock(struct pending_table *t)

@@ -60,6 +60,8 @@ struct pending_table {
 
 /* An empty table without caps. */
 void pending_init(struct pending_table *t);
+/* Free every record still listed (at unmount, when no handle is open). */
+void pending_clear(struct pending_table *t);
 
 /* The caps: bytes buffered across all records, lock directories. */
 void pending_set_caps(struct pending_table *t, size_t bytes_max, size_t locks_max);

@@ -65,7 +65,7 @@ static int teardown(void **state)
 	(void)state;
 	assert_int_equal(T.nrecords, 0); /* each test left nothing behind */
 	assert_int_equal(T.bytes_used, 0);
-	free(T.buckets);
+	pending_clear(&T);
 	pthread_mutex_destroy(&T.lock);
 	return 0;
 }
