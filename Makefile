@@ -11,6 +11,8 @@ CORE_SRC = $(wildcard core/*.c)
 FS_SRC   = $(wildcard fs/*.c)
 HDRS     = $(wildcard include/pkifs/*.h core/*.h fs/*.h)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
+# fs/ logic with no FUSE or store in it, unit-tested beside core/.
+FS_PURE  = fs/nodes.c fs/pending.c fs/dirfill.c fs/path.c
 
 B = build
 BA = build/asan
@@ -21,14 +23,14 @@ BA = build/asan
 # its own object directory:
 #   $(B)/obj        release: the daemon $(B)/pkifs (CFLAGS)
 #   $(BA)/obj       ASan+UBSan daemon $(BA)/pkifs
-#   $(B)/unit/obj   unit tests of core/ (ASan+UBSan)
+#   $(B)/unit/obj   unit tests of core/ and of fs/'s pure logic (ASan+UBSan)
 #   $(B)/unit-vg/obj  the same unit tests without sanitizers, for valgrind
 #   $(B)/fuzz/obj   libFuzzer target (clang)
 DEPFLAGS = -MMD -MP
 REL_FLAGS  = $(WARN) $(CFLAGS) $(CPPFLAGS)
 ASAN_FLAGS = $(WARN) -O1 -g $(SAN) $(CPPFLAGS)
-UNIT_FLAGS = $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Icore
-VG_FLAGS   = $(WARN) -O1 -g $(CPPFLAGS) -Icore
+UNIT_FLAGS = $(WARN) -O1 -g $(SAN) $(CPPFLAGS) -Icore -Ifs
+VG_FLAGS   = $(WARN) -O1 -g $(CPPFLAGS) -Icore -Ifs
 FUZZ_CC    = clang
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Icore
 FUZZ_SAN   = address,undefined
@@ -41,14 +43,16 @@ ASAN_CORE = $(call objs,$(BA)/obj,$(CORE_SRC))
 ASAN_FS   = $(call objs,$(BA)/obj,$(FS_SRC))
 UNIT_CORE = $(call objs,$(B)/unit/obj,$(CORE_SRC))
 UNIT_TOBJ = $(call objs,$(B)/unit/obj,$(UNIT_SRC))
+UNIT_FS   = $(call objs,$(B)/unit/obj,$(FS_PURE))
 VG_CORE   = $(call objs,$(B)/unit-vg/obj,$(CORE_SRC))
 VG_TOBJ   = $(call objs,$(B)/unit-vg/obj,$(UNIT_SRC))
+VG_FS     = $(call objs,$(B)/unit-vg/obj,$(FS_PURE))
 FUZZ_CORE = $(call objs,$(B)/fuzz/obj,$(CORE_SRC))
 
 UNIT_BINS    = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 UNIT_VG_BINS = $(patsubst tests/unit/%.c,$(B)/unit-vg/%,$(UNIT_SRC))
 
-ALL_OBJS = $(REL_CORE) $(REL_FS) $(ASAN_CORE) $(ASAN_FS) $(UNIT_CORE) $(UNIT_TOBJ) \
+ALL_OBJS = $(REL_CORE) $(REL_FS) $(ASAN_CORE) $(ASAN_FS) $(UNIT_CORE) $(UNIT_TOBJ) $(UNIT_FS) $(VG_FS) \
 	$(VG_CORE) $(VG_TOBJ) $(FUZZ_CORE) $(B)/fuzz/obj/fuzz_object.o
 
 .PHONY: all deps install uninstall test unit unit-valgrind integration asan test-asan valgrind bench bench-smoke fuzz soak check-all run stop lint clean
@@ -77,11 +81,11 @@ $(ASAN_CORE) $(ASAN_FS): $(BA)/obj/%.o: %.c | $(B)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(UNIT_CORE) $(UNIT_TOBJ): $(B)/unit/obj/%.o: %.c | $(B)/.deps
+$(UNIT_CORE) $(UNIT_TOBJ) $(UNIT_FS): $(B)/unit/obj/%.o: %.c | $(B)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(VG_CORE) $(VG_TOBJ): $(B)/unit-vg/obj/%.o: %.c | $(B)/.deps
+$(VG_CORE) $(VG_TOBJ) $(VG_FS): $(B)/unit-vg/obj/%.o: %.c | $(B)/.deps
 	@mkdir -p $(@D)
 	$(CC) $(VG_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
@@ -95,10 +99,16 @@ $(FUZZ_CORE): $(B)/fuzz/obj/%.o: %.c | $(B)/.deps
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+%/libpkfs.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(B)/obj/libpkcore.a: $(REL_CORE)
 $(BA)/obj/libpkcore.a: $(ASAN_CORE)
 $(B)/unit/obj/libpkcore.a: $(UNIT_CORE)
 $(B)/unit-vg/obj/libpkcore.a: $(VG_CORE)
+$(B)/unit/obj/libpkfs.a: $(UNIT_FS)
+$(B)/unit-vg/obj/libpkfs.a: $(VG_FS)
 $(B)/fuzz/obj/libpkcore.a: $(FUZZ_CORE)
 
 $(B)/pkifs: $(REL_FS) $(B)/obj/libpkcore.a
@@ -107,13 +117,13 @@ $(B)/pkifs: $(REL_FS) $(B)/obj/libpkcore.a
 $(BA)/pkifs: $(ASAN_FS) $(BA)/obj/libpkcore.a
 	$(CC) $(ASAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# Unit tests of core/: cmocka, real OpenSSL, real SQLite files.
-$(UNIT_BINS): $(B)/unit/%: $(B)/unit/obj/tests/unit/%.o $(B)/unit/obj/libpkcore.a
+# Unit tests of core/ and of fs/'s pure logic: cmocka, real OpenSSL, real SQLite files.
+$(UNIT_BINS): $(B)/unit/%: $(B)/unit/obj/tests/unit/%.o $(B)/unit/obj/libpkfs.a $(B)/unit/obj/libpkcore.a
 	$(CC) $(UNIT_FLAGS) -o $@ $^ -lcmocka -lsqlite3 -lcrypto -lpthread
 
 # The same unit tests without sanitizers, for valgrind memcheck (which sees
 # what ASan does not: reads of uninitialised memory).
-$(UNIT_VG_BINS): $(B)/unit-vg/%: $(B)/unit-vg/obj/tests/unit/%.o $(B)/unit-vg/obj/libpkcore.a
+$(UNIT_VG_BINS): $(B)/unit-vg/%: $(B)/unit-vg/obj/tests/unit/%.o $(B)/unit-vg/obj/libpkfs.a $(B)/unit-vg/obj/libpkcore.a
 	$(CC) $(VG_FLAGS) -o $@ $^ -lcmocka -lsqlite3 -lcrypto -lpthread
 
 $(B)/testpki/.done: scripts/gen-test-pki.sh | $(B)/.deps

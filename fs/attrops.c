@@ -15,12 +15,12 @@ static struct pending *pending_of(struct node *n, struct fuse_file_info *fi)
 	struct handle *h = fs_handle(fi);
 
 	if (h && h->p && h->p->listed) {
-		pending_lock();
+		pending_lock(fs_pending());
 		h->p->refs++;
-		pending_unlock();
+		pending_unlock(fs_pending());
 		return h->p;
 	}
-	return n->type == NODE_NAME ? pending_get(n->folder, n->name) : NULL;
+	return n->type == NODE_NAME ? pending_get(fs_pending(), n->folder, n->name) : NULL;
 }
 
 /* Change the attributes of committed entry (or folder, name NULL) in f. */
@@ -31,10 +31,10 @@ static int store_setattr(enum pk_folder f, const char *name, const struct pk_att
 	struct pk_caller c;
 
 	fs_caller(&c);
-	if (pk_trust_setattr(fs_store, &c, f, name, a, which, &st) != PK_OK)
+	if (pk_trust_setattr(fs_store(), &c, f, name, a, which, &st) != PK_OK)
 		return st.err == PK_E_NOENT ? -ENOENT : fs_error("setattr", &st);
 	if (!name)
-		inval_wait(); /* a folder's other spelling shows its new mode at once */
+		inval_wait(fs_inval()); /* a folder's other spelling shows its new mode at once */
 	return 0;
 }
 
@@ -54,10 +54,10 @@ static int set_pending(struct pending *p, const struct node *n, const struct pk_
 				 "private keys stay readable by their owner only "
 				 "(mode 0%o refused)",
 				 a->mode & 07777);
-	pending_lock();
+	pending_lock(fs_pending());
 	old = p->attr;
 	clean = p->listed && !p->dirty && !p->staged && !p->isdir && !p->failed;
-	pending_unlock();
+	pending_unlock(fs_pending());
 	pending_set_attr(p, a, which);
 	if (!clean)
 		return 0;

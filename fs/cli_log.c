@@ -48,30 +48,21 @@ int log_run(struct pk_store *s, struct pk_audit_filter *f, long n, int follow)
 	return 0;
 }
 
-static struct {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct pk_store *s;
-	int foreground, stop, running;
-	int64_t last;
-} dl = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-
 /* Send the rows committed since the last call to stderr or syslog. */
-static void daemonlog_flush(void)
+static void daemonlog_flush(struct daemonlog *dl)
 {
-	struct pk_audit_filter f = {.after_id = dl.last};
+	struct pk_audit_filter f = {.after_id = dl->last};
 	char *buf = NULL, *save = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
 
 	if (!mem)
 		return;
-	pk_audit_print_filtered(dl.s, mem, 0, &f, &dl.last);
+	pk_audit_print_filtered(dl->s, mem, 0, &f, &dl->last);
 	fclose(mem);
 	for (char *line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		if (dl.foreground)
+		if (dl->foreground)
 			fprintf(stderr, "pkifs: %s\n", line);
 		else
 			syslog(LOG_NOTICE, "%s", line);
@@ -82,44 +73,47 @@ static void daemonlog_flush(void)
 /* The thread: flush every 250 ms until told to stop. */
 static void *daemonlog_main(void *arg)
 {
+	struct daemonlog *dl = arg;
 	struct timespec ts;
 
-	(void)arg;
-	pthread_mutex_lock(&dl.lock);
-	while (!dl.stop) {
+	pthread_mutex_lock(&dl->lock);
+	while (!dl->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += FOLLOW_NS;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&dl.cond, &dl.lock, &ts);
-		daemonlog_flush();
+		pthread_cond_timedwait(&dl->cond, &dl->lock, &ts);
+		daemonlog_flush(dl);
 	}
-	pthread_mutex_unlock(&dl.lock);
+	pthread_mutex_unlock(&dl->lock);
 	return NULL;
 }
 
-int daemonlog_start(struct pk_store *s, int foreground)
+int daemonlog_start(struct daemonlog *dl, struct pk_store *s, int foreground)
 {
-	dl.s = s;
-	dl.foreground = foreground;
-	dl.stop = 0;
-	dl.last = newest_id(s);
+	memset(dl, 0, sizeof(*dl));
+	pthread_mutex_init(&dl->lock, NULL);
+	pthread_cond_init(&dl->cond, NULL);
+	dl->s = s;
+	dl->foreground = foreground;
+	dl->stop = 0;
+	dl->last = newest_id(s);
 	if (!foreground)
 		openlog("pkifs", LOG_PID, LOG_DAEMON);
-	dl.running = pthread_create(&dl.thread, NULL, daemonlog_main, NULL) == 0;
-	return dl.running ? 0 : -1;
+	dl->running = pthread_create(&dl->thread, NULL, daemonlog_main, dl) == 0;
+	return dl->running ? 0 : -1;
 }
 
-void daemonlog_stop(void)
+void daemonlog_stop(struct daemonlog *dl)
 {
-	if (!dl.running)
+	if (!dl->running)
 		return;
-	pthread_mutex_lock(&dl.lock);
-	dl.stop = 1;
-	pthread_cond_signal(&dl.cond);
-	pthread_mutex_unlock(&dl.lock);
-	pthread_join(dl.thread, NULL);
-	dl.running = 0;
-	if (!dl.foreground)
+	pthread_mutex_lock(&dl->lock);
+	dl->stop = 1;
+	pthread_cond_signal(&dl->cond);
+	pthread_mutex_unlock(&dl->lock);
+	pthread_join(dl->thread, NULL);
+	dl->running = 0;
+	if (!dl->foreground)
 		closelog();
 }

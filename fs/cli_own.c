@@ -320,5 +320,6 @@ int cmd_own(int argc, char **argv)
 	     : !strcmp(argv[1], "renew") ? own_renew(s, &a)
 					 : own_import(s, &a);
 	pk_store_close(s);
+	cli_sync_mount(a.db);
 	return rc;
 }

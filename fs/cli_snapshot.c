@@ -1,7 +1,7 @@
 /*
  * cli_snapshot.c: the snapshot, restore and backup commands. They open the
- * database directly (WAL lets them run while it is mounted); a restore shows
- * in the mount within the kernel's attribute timeout (one second).
+ * database directly (WAL lets them run while it is mounted); when it is,
+ * they return once the mount shows what they changed (cli_sync_mount).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +38,19 @@ static const char usage_backup[] =
 	"use; the copy mounts as it is. On a terminal it shows the pages copied\n"
 	"(--quiet: not).\n";
 
-/* --quiet was given: no progress on a terminal. */
-static int quiet;
+/* The command line of these commands: --db FILE, --quiet (no progress on
+ * a terminal), and the words left (NULL-terminated). */
+struct snap_args {
+	const char *db;
+	int quiet;
+	char *rest[6];
+};
 
-/* Split "--db FILE" and --quiet out of argv; the rest go to rest[]
- * (NULL-terminated). */
-static int args(int argc, char **argv, const char *usage, const char **db, char **rest, int max)
+/* Split argv into a (at most max words left). */
+static int args(int argc, char **argv, const char *usage, struct snap_args *a, int max)
 {
+	const char **db = &a->db;
+	char **rest = a->rest;
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -53,7 +59,7 @@ static int args(int argc, char **argv, const char *usage, const char **db, char 
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			*db = argv[++i];
 		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
-			quiet = 1;
+			a->quiet = 1;
 		else if (n < max)
 			rest[n++] = argv[i];
 		else
@@ -156,47 +162,47 @@ static int snapshot_action(struct pk_store *s, char **rest)
 
 int cmd_snapshot(int argc, char **argv)
 {
-	const char *db = NULL;
-	char *rest[6];
+	struct snap_args a = {0};
 	struct pk_store *s;
-	int rc = args(argc, argv, usage_snapshot, &db, rest, 5);
+	int rc = args(argc, argv, usage_snapshot, &a, 5);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (!rest[0])
+	if (!a.rest[0])
 		return fprintf(stderr, "%s", usage_snapshot), 2;
-	s = open_store(db, !strcmp(rest[0], "list"));
+	s = open_store(a.db, !strcmp(a.rest[0], "list"));
 	if (!s)
 		return 1;
-	rc = snapshot_action(s, rest);
+	rc = snapshot_action(s, a.rest);
 	pk_store_close(s);
+	cli_sync_mount(a.db);
 	return rc;
 }
 
 int cmd_restore(int argc, char **argv)
 {
-	const char *db = NULL;
-	char *rest[2];
+	struct snap_args a = {0};
 	struct pk_status st = {0};
 	struct pk_caller c;
 	struct pk_store *s;
-	int rc = args(argc, argv, usage_restore, &db, rest, 1);
+	int rc = args(argc, argv, usage_restore, &a, 1);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (!rest[0])
+	if (!a.rest[0])
 		return fprintf(stderr, "%s", usage_restore), 2;
-	if (!(s = open_store(db, 0)))
+	if (!(s = open_store(a.db, 0)))
 		return 1;
 	cli_self(&c);
-	if (!quiet && isatty(2))
-		fprintf(stderr, "pkifs: restoring snapshot %s (one transaction)...", rest[0]);
-	rc = pk_snapshot_restore(s, &c, rest[0], &st) == PK_OK ? 0 : 1;
-	if (!quiet && isatty(2))
+	if (!a.quiet && isatty(2))
+		fprintf(stderr, "pkifs: restoring snapshot %s (one transaction)...", a.rest[0]);
+	rc = pk_snapshot_restore(s, &c, a.rest[0], &st) == PK_OK ? 0 : 1;
+	if (!a.quiet && isatty(2))
 		fprintf(stderr, " %s\n", rc ? "failed" : "done");
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 	pk_store_close(s);
+	cli_sync_mount(a.db);
 	return rc;
 }
 
@@ -204,20 +210,19 @@ int cmd_backup(int argc, char **argv)
 {
 	struct cli_progress pr;
 	struct pk_progress p;
-	const char *db = NULL;
-	char *rest[2];
+	struct snap_args a = {0};
 	struct pk_status st = {0};
 	struct pk_store *s;
-	int rc = args(argc, argv, usage_backup, &db, rest, 1);
+	int rc = args(argc, argv, usage_backup, &a, 1);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	if (!rest[0])
+	if (!a.rest[0])
 		return fprintf(stderr, "%s", usage_backup), 2;
-	if (!(s = open_store(db, 1)))
+	if (!(s = open_store(a.db, 1)))
 		return 1;
-	cli_progress_init(&pr, &p, quiet);
-	rc = pk_store_backup(s, rest[0], &p, &st) == PK_OK ? 0 : 1;
+	cli_progress_init(&pr, &p, a.quiet);
+	rc = pk_store_backup(s, a.rest[0], &p, &st) == PK_OK ? 0 : 1;
 	cli_progress_done(&pr);
 	if (rc)
 		fprintf(stderr, "pkifs: %s\n", st.reason);

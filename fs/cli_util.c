@@ -1,8 +1,10 @@
 /*
  * cli_util.c: store lookup and output helpers of the commands (cli_util.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli_util.h"
@@ -57,6 +59,36 @@ int cli_db_of_path(const char *path, char *db, size_t size, char *mp, size_t mp_
 	}
 	fclose(f);
 	return best ? 0 : -1;
+}
+
+/* The mountpoint of a pkifs mount of db into mp: 0, or -1 when none. */
+static int mount_of_db(const char *db, char *mp, size_t size)
+{
+	char want[4096], src[4096], dst[4096], type[64], got[4096];
+	FILE *f;
+	int found = 0;
+
+	if (!realpath(db, want) || !(f = fopen("/proc/self/mounts", "r")))
+		return -1;
+	while (!found && fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3) {
+		unescape(src);
+		unescape(dst);
+		found = !strcmp(type, "fuse.pkifs") && !strncmp(src, "pkifs:", 6) &&
+			realpath(src + 6, got) && !strcmp(got, want);
+	}
+	fclose(f);
+	if (found)
+		snprintf(mp, size, "%s", dst);
+	return found ? 0 : -1;
+}
+
+void cli_sync_mount(const char *db)
+{
+	char mp[4096];
+	struct statvfs sv;
+
+	if (mount_of_db(db, mp, sizeof(mp)) == 0)
+		statvfs(mp, &sv);
 }
 
 struct pk_store *cli_open_ro(const char *db)

@@ -51,6 +51,11 @@ struct pk_store *cli_open_rw(const char *db);
 /* This process as the caller of a change, for the audit log. */
 void cli_self(struct pk_caller *c);
 
+/* After the CLI wrote to db: if it is mounted, wait until the mount shows
+ * the change (a statfs makes the daemon catch up and drop what the kernel
+ * has cached of it). */
+void cli_sync_mount(const char *db);
+
 /* How cli_print_violation prints: lines, or JSON array elements. */
 struct cli_out {
 	int json, first;

@@ -6,6 +6,7 @@
 
 #include <sys/statvfs.h>
 
+#include "daemon.h"
 #include "ops.h"
 #include "path.h"
 #include "pending.h"
@@ -24,7 +25,6 @@ struct handle {
 	struct dir_marks *dir_marks;
 };
 
-extern struct pk_store *fs_store;
 
 /* Resolve a path that is to be changed: -EROFS outside the live tree. */
 int fs_resolve_live(const char *path, struct node *n);

@@ -18,7 +18,7 @@ enum pk_err drop_route(const struct pk_caller *c, const char *op, enum pk_folder
 	st->reason[0] = 0;
 	e = pk_folder_route(f, data, len, to, st);
 	if (e != PK_OK) {
-		pk_trust_refused(fs_store, c, op, f, name, st);
+		pk_trust_refused(fs_store(), c, op, f, name, st);
 		return e;
 	}
 	if (*to != f)
@@ -39,7 +39,7 @@ enum pk_err drop_route_entry(const struct pk_caller *c, enum pk_folder from, con
 	*to = f;
 	if (pk_folder_info(f)->content != PK_C_NONE)
 		return PK_OK; /* not a drop: nothing to read */
-	if (pk_store_read(fs_store, from, fname, &data, &len, NULL) != PK_OK)
+	if (pk_store_read(fs_store(), from, fname, &data, &len, NULL) != PK_OK)
 		return pk_fail(st, PK_E_NOENT, "%s/%s does not exist",
 			       pk_folder_info(from)->path, fname);
 	st->err = PK_OK;
@@ -48,7 +48,7 @@ enum pk_err drop_route_entry(const struct pk_caller *c, enum pk_folder from, con
 	if (e != PK_OK && pk_err_rename_errno(e) != pk_err_errno(e))
 		e = st->err = PK_E_PERM; /* as any refused rename (status.h) */
 	if (e != PK_OK)
-		pk_trust_refused(fs_store, c, "rename", f, name, st);
+		pk_trust_refused(fs_store(), c, "rename", f, name, st);
 	else if (*to != f)
 		*flags |= PK_DROPPED;
 	return e;
@@ -57,5 +57,5 @@ enum pk_err drop_route_entry(const struct pk_caller *c, enum pk_folder from, con
 /* Queue the dropped name for the kernel to forget (inval.c sends it). */
 void drop_forget(enum pk_folder f, const char *name)
 {
-	inval_queue(NULL, f, name);
+	inval_queue(fs_inval(), f, name);
 }

@@ -22,8 +22,8 @@
 static size_t cap_of(enum pk_folder f)
 {
 	if ((int)f >= PK_F_COUNT) /* a dropped write into a view */
-		return pk_store_limits(fs_store)->aux_max;
-	return pk_folder_max_size(pk_store_limits(fs_store), f);
+		return pk_store_limits(fs_store())->aux_max;
+	return pk_folder_max_size(pk_store_limits(fs_store()), f);
 }
 
 /* Refuse (logged, -ENOSPC) what would take the bytes held for files being
@@ -32,7 +32,7 @@ static int refuse_room(const char *op, enum pk_folder f, const char *name)
 {
 	size_t used, max, locks, locks_max;
 
-	pending_usage(&used, &max, &locks, &locks_max);
+	pending_usage(fs_pending(), &used, &max, &locks, &locks_max);
 	return fs_refuse(op, f, name, PK_E_NOSPC,
 			 "files being written hold %zu bytes, and -o pending_max=%zu "
 			 "allows no more until some are closed",
@@ -91,12 +91,12 @@ static int open_for_write(struct node *n, struct fuse_file_info *fi, const struc
 	struct pending *p;
 	int trunc = (fi->flags & O_TRUNC) != 0, rc;
 
-	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &a) != PK_OK) {
+	if (pk_store_read(fs_store(), n->folder, n->name, &data, &len, &a) != PK_OK) {
 		if (!like || !trunc)
 			return -ENOENT;
 		a = *like;
 	}
-	p = pending_new(n->folder, n->name, &a);
+	p = pending_new(fs_pending(), n->folder, n->name, &a);
 	if (!p) {
 		free(data);
 		return -ENOMEM;
@@ -138,22 +138,22 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 	}
 	if (n.type != NODE_NAME)
 		return -EISDIR;
-	p = pending_get(n.folder, n.name);
+	p = pending_get(fs_pending(), n.folder, n.name);
 	if (p && !p->staged && !p->isdir && (fi->flags & O_TRUNC)) {
 		/* another writer's file: write a copy of our own, last close wins,
 		 * so two writers never interleave their bytes */
 		struct pk_attr like;
-		pending_lock();
+		pending_lock(fs_pending());
 		like = p->attr;
-		pending_unlock();
+		pending_unlock(fs_pending());
 		pending_put(p);
 		return open_for_write(&n, fi, &like);
 	}
 	if (p) {
 		if (fi->flags & O_TRUNC) {
-			pending_lock();
+			pending_lock(fs_pending());
 			pending_resize(p, 0, cap_of(n.folder));
-			pending_unlock();
+			pending_unlock(fs_pending());
 		}
 		rc = attach(fi, p, NULL, 0);
 		if (rc)
@@ -168,7 +168,7 @@ int fs_open(const char *path, struct fuse_file_info *fi)
 		 * CREATE, for an open(O_CREAT) of it, so it is made anew */
 		return rc == -ENOENT ? fs_create(path, 0644, fi) : rc;
 	}
-	if (pk_store_read(fs_store, n.folder, n.name, &data, &len, NULL) != PK_OK)
+	if (pk_store_read(fs_store(), n.folder, n.name, &data, &len, NULL) != PK_OK)
 		return -ENOENT;
 	fi->noflush = 1; /* a reader's close has nothing to commit */
 	return attach(fi, NULL, data, len);
@@ -181,8 +181,8 @@ int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 	size_t len = h->len, n = 0;
 
 	(void)path;
-	if (h->p) {
-		pending_lock();
+	if (h->p) { /* reads are served without ll_begin: the record knows its table */
+		pending_lock(h->p->table);
 		data = h->p->buf;
 		len = h->p->len;
 	}
@@ -191,7 +191,7 @@ int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_fil
 		memcpy(buf, data + off, n);
 	}
 	if (h->p)
-		pending_unlock();
+		pending_unlock(h->p->table);
 	return (int)n;
 }
 
@@ -216,9 +216,9 @@ int fs_write(const char *path, const char *buf, size_t size, off_t off,
 	if (!p || p->failed)
 		return p ? -p->err : -EBADF;
 	max = cap_of(p->folder);
-	pending_lock();
+	pending_lock(fs_pending());
 	rc = pending_write(p, buf, size, (size_t)off, max);
-	pending_unlock();
+	pending_unlock(fs_pending());
 	if (rc == -EFBIG)
 		fs_refuse("write", p->folder, p->name, PK_E_TOO_BIG,
 			  "over the %zu byte cap of %s", max, pk_folder_info(p->folder)->path);
@@ -242,27 +242,27 @@ static int commit(struct pending *p)
 	fs_caller(&c);
 	if (c.pid == 0) /* release has no caller: use the opener */
 		c = p->who;
-	pending_lock();
+	pending_lock(fs_pending());
 	file.data = p->buf;
 	file.len = p->len;
 	file.attr = p->attr;
 	e = drop_route(&c, "put", p->folder, p->name, p->buf, p->len, &to, &flags, &st);
 	if (e == PK_OK)
-		e = pk_trust_put(fs_store, &c, to, p->name, &file, flags, &st);
+		e = pk_trust_put(fs_store(), &c, to, p->name, &file, flags, &st);
 	if (e == PK_OK)
 		p->dirty = 0;
-	pending_unlock();
+	pending_unlock(fs_pending());
 	if (e != PK_OK) {
 		fail_pending(p, pk_err_errno(e));
 		/* the kernel cached the refused bytes of a rewrite: drop them */
-		inval_queue(NULL, p->folder, p->name);
-		inval_wait();
+		inval_queue(fs_inval(), p->folder, p->name);
+		inval_wait(fs_inval());
 		return fs_error("put", &st);
 	}
 	pending_unlist(p);
 	if (to != p->folder)
 		drop_forget(p->folder, p->name);
-	inval_wait(); /* the folder's mtime, evictions from rejected/ */
+	inval_wait(fs_inval()); /* the folder's mtime, evictions from rejected/ */
 	return 0;
 }
 
@@ -306,7 +306,7 @@ int fs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	int rc = fs_flush(path, fi);
 
 	(void)datasync;
-	if (rc == 0 && pk_store_sync(fs_store) != PK_OK)
+	if (rc == 0 && pk_store_sync(fs_store()) != PK_OK)
 		rc = -EIO;
 	return rc;
 }
@@ -321,7 +321,7 @@ static int truncate_committed(struct node *n, off_t size)
 	size_t len = 0;
 	enum pk_err e;
 
-	if (pk_store_read(fs_store, n->folder, n->name, &data, &len, &file.attr) != PK_OK)
+	if (pk_store_read(fs_store(), n->folder, n->name, &data, &len, &file.attr) != PK_OK)
 		return -ENOENT;
 	if ((size_t)size == len) {
 		free(data);
@@ -339,7 +339,7 @@ static int truncate_committed(struct node *n, off_t size)
 	file.data = data;
 	file.len = (size_t)size;
 	fs_caller(&c);
-	e = pk_trust_put(fs_store, &c, n->folder, n->name, &file, 0, &st);
+	e = pk_trust_put(fs_store(), &c, n->folder, n->name, &file, 0, &st);
 	free(data);
 	return e == PK_OK ? 0 : fs_error("truncate", &st);
 }
@@ -361,18 +361,18 @@ int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			return rc ? rc : -EISDIR;
 		/* a file being written: our reference keeps it alive until we are
 		 * done, though its writer may close it and unlink take it away */
-		p = held = pending_get(n.folder, n.name);
+		p = held = pending_get(fs_pending(), n.folder, n.name);
 		if (!p)
 			return truncate_committed(&n, size);
 	}
-	pending_lock();
+	pending_lock(fs_pending());
 	rc = pending_resize(p, (size_t)size, cap_of(p->folder));
 	/* ftruncate through a writer's descriptor changes the content as a
 	 * write does: its close commits (and reports) instead of the release,
 	 * which comes after close(2) has returned */
 	if (rc == 0 && !held)
 		p->written = 1;
-	pending_unlock();
+	pending_unlock(fs_pending());
 	if (rc == -ENOSPC)
 		rc = refuse_room("truncate", p->folder, p->name);
 	if (held)

@@ -17,18 +17,40 @@
 
 #include "pkifs/folder.h"
 
+#include <pthread.h>
+#include <stdint.h>
+
 struct fuse_session;
 struct pk_store;
 
-int inval_start(struct fuse_session *se, struct pk_store *s);
-void inval_stop(void);
+/* The queue and its thread (one per daemon). */
+struct inval {
+	pthread_mutex_t lock;
+	pthread_cond_t cond, sent;
+	uint64_t n_queued, n_sent; /* notifications queued, and sent up to */
+	struct item *head;
+	int running;
+	pthread_t thread;
+	struct fuse_session *session;
+	struct pk_store *store;
+};
+
+/* An empty queue for store s (its commits are queued from now on). */
+void inval_init(struct inval *iv, struct pk_store *s);
+/* Start sending to session se. */
+int inval_start(struct inval *iv, struct fuse_session *se);
+void inval_stop(struct inval *iv);
 /* Wait (at most a second) until what is queued so far has reached the
  * kernel: a close that committed or refused a file returns only then, so
  * the caller's next stat sees the outcome. Only for requests during which
  * the kernel holds no directory lock (flush, release): the notifications
  * may need those locks. */
-void inval_wait(void);
-/* Queue folder/name for invalidation (a pk_changed_fn). */
+void inval_wait(struct inval *iv);
+/* Take in what other processes committed (the CLI's restore) and wait
+ * until the kernel has dropped what it changed: a statfs does, so the CLI
+ * returns only once the mount shows its change. Same rule as inval_wait. */
+void inval_sync(struct inval *iv);
+/* Queue folder/name for invalidation (a pk_changed_fn; ctx the struct inval). */
 void inval_queue(void *ctx, enum pk_folder f, const char *name);
 
 #endif

@@ -25,6 +25,11 @@ const struct fuse_ctx *fs_req_ctx(void)
 	return current ? fuse_req_ctx(current) : NULL;
 }
 
+struct daemon *fs_daemon(void)
+{
+	return current ? fuse_req_userdata(current) : NULL;
+}
+
 void ll_begin(fuse_req_t req)
 {
 	current = req;
@@ -38,7 +43,7 @@ void ll_end(void)
 int ll_child_path(fuse_ino_t parent, const char *name, char *buf, size_t size)
 {
 	size_t len;
-	int rc = nodes_path(parent, buf, size);
+	int rc = nodes_path(fs_nodes(), parent, buf, size);
 
 	if (rc)
 		return rc;
@@ -80,10 +85,10 @@ int ll_reply_entry(fuse_req_t req, fuse_ino_t parent, const char *name, const ch
 	if (rc)
 		return rc;
 	ll_entry(&e, &st, path);
-	if (nodes_ref(e.ino, parent, name, &st) != 0)
+	if (nodes_ref(fs_nodes(), e.ino, parent, name, &st) != 0)
 		return -ENOMEM;
 	if (fuse_reply_entry(req, &e) != 0)
-		nodes_forget(e.ino, 1); /* interrupted: the kernel holds nothing */
+		nodes_forget(fs_nodes(), e.ino, 1); /* interrupted: the kernel holds nothing */
 	return 0;
 }
 
@@ -101,34 +106,39 @@ static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	ll_end();
 }
 
+/* Forgets are not begun like other requests: they get no reply. */
 static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	nodes_forget(ino, nlookup);
+	struct daemon *d = fuse_req_userdata(req);
+
+	nodes_forget(&d->nodes, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *v)
 {
+	struct daemon *d = fuse_req_userdata(req);
+
 	for (size_t i = 0; i < count; i++)
-		nodes_forget(v[i].ino, v[i].nlookup);
+		nodes_forget(&d->nodes, v[i].ino, v[i].nlookup);
 	fuse_reply_none(req);
 }
 
 int ll_node_attr(fuse_ino_t ino, struct fuse_file_info *fi, char *path, size_t size,
 		 struct stat *st)
 {
-	int rc = nodes_path(ino, path, size);
+	int rc = nodes_path(fs_nodes(), ino, path, size);
 
 	if (rc == 0)
 		rc = fs_getattr(path, st, fi);
 	/* its name gone, or another file's now: an open node answers for
 	 * itself, as it would on a local filesystem */
-	if ((rc || st->st_ino != ino) && nodes_orphan_attr(ino, st) == 0) {
+	if ((rc || st->st_ino != ino) && nodes_orphan_attr(fs_nodes(), ino, st) == 0) {
 		path[0] = 0;
 		return 0;
 	}
 	if (rc == 0 && st->st_ino == ino)
-		nodes_set_attr(ino, st);
+		nodes_set_attr(fs_nodes(), ino, st);
 	return rc;
 }
 
@@ -210,7 +220,7 @@ static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	if (rc == 0 && !path[0]) { /* an open file whose name is gone */
 		set_by_path(NULL, attr, to_set, fi);
 		set_orphan(&st, attr, to_set);
-		nodes_set_attr(ino, &st);
+		nodes_set_attr(fs_nodes(), ino, &st);
 		st.st_nlink = 0;
 	} else if (rc == 0 && (rc = set_by_path(path, attr, to_set, fi)) == 0) {
 		rc = ll_node_attr(ino, fi, path, sizeof(path), &st);
@@ -256,7 +266,7 @@ static int add_entry(void *ctx, const char *name, const struct stat *st, off_t o
 	e.attr.st_ino = st->st_ino;
 	e.attr.st_mode = st->st_mode;
 	/* "." and "..", and entries given without attributes: no lookup */
-	if (plus && !is_dots(name) && nodes_ref(st->st_ino, d->ino, name, st) == 0)
+	if (plus && !is_dots(name) && nodes_ref(fs_nodes(), st->st_ino, d->ino, name, st) == 0)
 		ll_entry(&e, st, NULL);
 	d->used += fuse_add_direntry_plus(d->req, d->buf + d->used, room, name, &e, off);
 	return 0;
@@ -296,7 +306,7 @@ static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int rc;
 
 	ll_begin(req);
-	rc = nodes_path(ino, path, sizeof(path));
+	rc = nodes_path(fs_nodes(), ino, path, sizeof(path));
 	if (!rc)
 		rc = fs_opendir(path, fi);
 	if (rc)
@@ -318,6 +328,8 @@ static void ll_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 
 	(void)ino;
+	inval_sync(&((struct daemon *)fuse_req_userdata(req))->inval); /* the CLI's, after
+									  a write of its own */
 	fs_statfs("/", &sv);
 	fuse_reply_statfs(req, &sv);
 }
@@ -330,14 +342,15 @@ static void ll_init(void *data, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	/* always plus: a stack lists a folder, then opens every file */
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-	inval_start(*(struct fuse_session **)data, fs_store);
+	inval_start(&((struct daemon *)data)->inval, ((struct daemon *)data)->session);
 }
 
 static void ll_destroy(void *data)
 {
-	(void)data;
-	inval_stop();
-	nodes_clear();
+	struct daemon *d = data;
+
+	inval_stop(&d->inval);
+	nodes_clear(&d->nodes);
 }
 
 static const struct fuse_lowlevel_ops operations = {

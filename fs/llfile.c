@@ -26,7 +26,7 @@ void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		rc = fs_create(path, mode, fi);
 	if (!rc && (rc = fs_getattr(path, &st, fi)) != 0)
 		fs_release(NULL, fi);
-	if (!rc && nodes_ref(st.st_ino, parent, name, &st) != 0) {
+	if (!rc && nodes_ref(fs_nodes(), st.st_ino, parent, name, &st) != 0) {
 		fs_release(NULL, fi);
 		rc = -ENOMEM;
 	}
@@ -36,11 +36,11 @@ void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		return;
 	}
 	ll_entry(&e, &st, path);
-	nodes_open(e.ino);
+	nodes_open(fs_nodes(), e.ino);
 	if (fuse_reply_create(req, &e, fi) != 0) { /* interrupted */
 		fs_release(NULL, fi);
-		nodes_close(e.ino);
-		nodes_forget(e.ino, 1);
+		nodes_close(fs_nodes(), e.ino);
+		nodes_forget(fs_nodes(), e.ino, 1);
 	}
 	ll_end();
 }
@@ -52,7 +52,7 @@ void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	ll_begin(req);
-	rc = nodes_path(ino, path, sizeof(path));
+	rc = nodes_path(fs_nodes(), ino, path, sizeof(path));
 	if (!rc)
 		rc = fs_open(path, fi);
 	if (rc) {
@@ -65,10 +65,10 @@ void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h = fs_handle(fi);
 	if (!h->p && !fi->direct_io)
 		fi->keep_cache = 1;
-	nodes_open(ino);
+	nodes_open(fs_nodes(), ino);
 	if (fuse_reply_open(req, fi) != 0) {
 		fs_release(NULL, fi);
-		nodes_close(ino);
+		nodes_close(fs_nodes(), ino);
 	}
 	ll_end();
 }
@@ -121,7 +121,7 @@ void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	ll_begin(req);
 	fs_release(NULL, fi);
-	nodes_close(ino);
+	nodes_close(fs_nodes(), ino);
 	fuse_reply_err(req, 0);
 	ll_end();
 }

@@ -82,7 +82,7 @@ void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
 	int rc;
 
 	ll_begin(req);
-	rc = nodes_path(ino, from, sizeof(from));
+	rc = nodes_path(fs_nodes(), ino, from, sizeof(from));
 	if (!rc)
 		rc = ll_child_path(newparent, newname, to, sizeof(to));
 	reply_rc(req, rc ? rc : fs_link(from, to));
@@ -104,6 +104,6 @@ void ll_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	if (!rc && fs_getattr(from, &st, NULL) != 0)
 		st.st_ino = 0;
 	if (!rc && !(rc = fs_rename(from, to, flags)) && st.st_ino)
-		nodes_moved(st.st_ino, newparent, newname);
+		nodes_moved(fs_nodes(), st.st_ino, newparent, newname);
 	reply_rc(req, rc);
 }

@@ -15,14 +15,14 @@ int lockdir_make(const struct node *n, mode_t mode)
 	int rc;
 
 	fs_new_attr(&a, mode);
-	p = pending_new_lockdir(n->folder, n->name, &a, &rc);
+	p = pending_new_lockdir(fs_pending(), n->folder, n->name, &a, &rc);
 	if (p) {
 		pending_put(p);
 		return 0;
 	}
 	if (rc != -ENOSPC)
 		return rc;
-	pending_usage(&bytes, &bytes_max, &locks, &locks_max);
+	pending_usage(fs_pending(), &bytes, &bytes_max, &locks, &locks_max);
 	return fs_refuse("mkdir", n->folder, n->name, PK_E_NOSPC,
 			 "%zu lock directories exist, as many as -o max_locks=%zu allows; "
 			 "remove one first",
@@ -32,13 +32,13 @@ int lockdir_make(const struct node *n, mode_t mode)
 /* Is f/name a lock directory? Its attributes in *a if so. */
 static int is_lockdir(enum pk_folder f, const char *name, struct pk_attr *a)
 {
-	struct pending *p = pending_get(f, name);
+	struct pending *p = pending_get(fs_pending(), f, name);
 	int isdir = p && p->isdir;
 
 	if (isdir) {
-		pending_lock();
+		pending_lock(fs_pending());
 		*a = p->attr;
-		pending_unlock();
+		pending_unlock(fs_pending());
 	}
 	if (p)
 		pending_put(p);
@@ -51,7 +51,7 @@ int lockdir_list(const struct node *n, struct dir_fill *d)
 	struct stat st;
 
 	if (!is_lockdir(n->folder, n->name, &a))
-		return pk_store_lookup(fs_store, n->folder, n->name, NULL) == PK_OK ? -ENOTDIR
+		return pk_store_lookup(fs_store(), n->folder, n->name, NULL) == PK_OK ? -ENOTDIR
 										    : -ENOENT;
 	a.size = 0;
 	fs_stat(&st, &a, 1);

@@ -14,13 +14,6 @@
 #include "maint.h"
 #include "pkifs/snapshot.h"
 
-static pthread_t thread;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int running;
-static struct pk_store *store;
-static struct maint_opts opts;
-
 void maint_defaults(struct maint_opts *o)
 {
 	o->retention_s = 30LL * 24 * 3600;
@@ -29,18 +22,18 @@ void maint_defaults(struct maint_opts *o)
 }
 
 /* Sleep up to sec seconds; 0 when asked to stop. */
-static int nap(int sec)
+static int nap(struct maint *m, int sec)
 {
 	struct timespec until;
 	int go;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += sec;
-	pthread_mutex_lock(&lock);
-	while (running && pthread_cond_timedwait(&cond, &lock, &until) == 0)
+	pthread_mutex_lock(&m->lock);
+	while (m->running && pthread_cond_timedwait(&m->cond, &m->lock, &until) == 0)
 		;
-	go = running;
-	pthread_mutex_unlock(&lock);
+	go = m->running;
+	pthread_mutex_unlock(&m->lock);
 	return go;
 }
 
@@ -61,7 +54,7 @@ static int count_auto(void *ctx, const struct pk_snapshot *snap)
 }
 
 /* Take an automatic snapshot and drop the oldest beyond the keep count. */
-static void auto_snapshot(void)
+static void auto_snapshot(struct maint *m)
 {
 	struct pk_caller c = {.pid = 0};
 	struct pk_status st;
@@ -73,50 +66,58 @@ static void auto_snapshot(void)
 	snprintf(c.comm, sizeof(c.comm), "pkifs-auto");
 	gmtime_r(&now, &tm);
 	strftime(name, sizeof(name), "auto-%Y%m%dT%H%M%SZ", &tm);
-	pk_snapshot_create(store, &c, name, 0, &st);
+	pk_snapshot_create(m->store, &c, name, 0, &st);
 	do {
 		memset(&a, 0, sizeof(a));
-		pk_snapshot_list(store, count_auto, &a);
-	} while (a.count > opts.auto_keep &&
-		 pk_snapshot_delete(store, &c, a.oldest, &st) == PK_OK);
+		pk_snapshot_list(m->store, count_auto, &a);
+	} while (a.count > m->opts.auto_keep &&
+		 pk_snapshot_delete(m->store, &c, a.oldest, &st) == PK_OK);
 }
 
 static void *worker(void *arg)
 {
+	struct maint *m = arg;
 	time_t last_auto = time(NULL);
 	unsigned deleted;
 
-	(void)arg;
 	/* wake every 5 s, or as often as automatic snapshots are due */
-	while (nap(opts.auto_every_s > 0 && opts.auto_every_s < 5 ? (int)opts.auto_every_s
+	while (nap(m, m->opts.auto_every_s > 0 && m->opts.auto_every_s < 5 ? (int)m->opts.auto_every_s
 								  : 5)) {
 		do {
 			deleted = 0;
-			if (pk_history_prune(store, opts.retention_s * 1000000000LL, 256,
+			if (pk_history_prune(m->store, m->opts.retention_s * 1000000000LL, 256,
 					     &deleted) != PK_OK)
 				break;
-		} while (deleted > 0 && nap(0));
-		if (opts.auto_every_s > 0 && time(NULL) - last_auto >= opts.auto_every_s) {
-			auto_snapshot();
+		} while (deleted > 0 && nap(m, 0));
+		if (m->opts.auto_every_s > 0 && time(NULL) - last_auto >= m->opts.auto_every_s) {
+			auto_snapshot(m);
 			last_auto = time(NULL);
 		}
 	}
 	return NULL;
 }
 
-int maint_start(struct pk_store *s, const struct maint_opts *o)
+int maint_start(struct maint *m, struct pk_store *s, const struct maint_opts *o)
 {
-	store = s;
-	opts = *o;
-	running = 1;
-	return pthread_create(&thread, NULL, worker, NULL);
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+	m->store = s;
+	m->opts = *o;
+	m->running = 1;
+	if (pthread_create(&m->thread, NULL, worker, m) == 0)
+		return 0;
+	m->running = 0;
+	return -1;
 }
 
-void maint_stop(void)
+void maint_stop(struct maint *m)
 {
-	pthread_mutex_lock(&lock);
-	running = 0;
-	pthread_cond_signal(&cond);
-	pthread_mutex_unlock(&lock);
-	pthread_join(thread, NULL);
+	if (!m->running)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->running = 0;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
 }

@@ -5,6 +5,8 @@
 #ifndef PKIFS_FS_MAINT_H
 #define PKIFS_FS_MAINT_H
 
+#include <pthread.h>
+
 #include "pkifs/store.h"
 
 struct maint_opts {
@@ -13,8 +15,18 @@ struct maint_opts {
 	unsigned auto_keep;   /* automatic snapshots kept (oldest dropped) */
 };
 
+/* The upkeep thread of one daemon. */
+struct maint {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int running;
+	struct pk_store *store;
+	struct maint_opts opts;
+};
+
 void maint_defaults(struct maint_opts *o);
-int maint_start(struct pk_store *s, const struct maint_opts *o);
-void maint_stop(void);
+int maint_start(struct maint *m, struct pk_store *s, const struct maint_opts *o);
+void maint_stop(struct maint *m);
 
 #endif

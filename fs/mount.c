@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "deadconn.h"
 #include "lockdir.h"
 #include "cli_log.h"
@@ -114,10 +115,6 @@ static int precheck(struct mount_opts *o, int *lockfd)
 	return service_lock_db(o->db, lockfd);
 }
 
-/* The session being served: the operations' user data (ll.c's init
- * starts the invalidation thread on it). */
-static struct fuse_session *session;
-
 /* Build libfuse's argument list from the options. */
 static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
 {
@@ -136,8 +133,22 @@ static void fuse_argv(struct mount_opts *o, struct fuse_args *args)
 		fuse_opt_add_arg(args, "-d");
 }
 
+/* The daemon's state for store s (the store's commits feed the
+ * invalidations from now on). */
+static void daemon_init(struct daemon *d, struct pk_store *s, const struct mount_opts *o)
+{
+	d->store = s;
+	nodes_init(&d->nodes);
+	pending_init(&d->pending);
+	pending_set_caps(&d->pending,
+			 o->pending_max ? o->pending_max : default_pending_max(&o->limits),
+			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
+	inval_init(&d->inval, s);
+	pk_store_on_change(s, inval_queue, &d->inval);
+}
+
 /* Serve until unmounted: the daemon's part. */
-static int serve(struct fuse_session *se, struct mount_opts *o)
+static int serve(struct fuse_session *se, struct mount_opts *o, struct daemon *d)
 {
 	struct pk_store_opts so = {o->limits, 1, 0};
 	struct pk_status st = {0};
@@ -152,11 +163,9 @@ static int serve(struct fuse_session *se, struct mount_opts *o)
 		fprintf(stderr, "pkifs: %s\n", st.reason);
 		return 1;
 	}
-	fs_set_store(s);
-	pending_set_caps(o->pending_max ? o->pending_max : default_pending_max(&o->limits),
-			 o->max_locks ? o->max_locks : LOCKDIR_MAX_DEFAULT);
-	maint_start(s, &o->maint);
-	daemonlog_start(s, o->foreground);
+	daemon_init(d, s, o);
+	maint_start(&d->maint, s, &o->maint);
+	daemonlog_start(&d->log, s, o->foreground);
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
@@ -167,8 +176,9 @@ static int serve(struct fuse_session *se, struct mount_opts *o)
 	fuse_remove_signal_handlers(se);
 	fuse_session_unmount(se);
 	fuse_session_destroy(se);
-	maint_stop();
-	daemonlog_stop();
+	maint_stop(&d->maint);
+	daemonlog_stop(&d->log);
+	pending_clear(&d->pending);
 	pk_store_close(s);
 	/* libfuse ends the loop with the signal's number: a stop, not a failure */
 	return rc == 0 || rc == SIGTERM || rc == SIGINT ? 0 : 1;
@@ -177,14 +187,15 @@ static int serve(struct fuse_session *se, struct mount_opts *o)
 int mount_run(struct mount_opts *o)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct daemon d = {0};
 	struct fuse_session *se;
 	int lockfd = -1, rc = 1;
 
 	if (precheck(o, &lockfd) != 0)
 		goto out_lock;
 	fuse_argv(o, &args);
-	se = fuse_session_new(&args, fs_lowlevel_ops(), sizeof(struct fuse_lowlevel_ops), &session);
-	if (!(session = se))
+	se = fuse_session_new(&args, fs_lowlevel_ops(), sizeof(struct fuse_lowlevel_ops), &d);
+	if (!(d.session = se))
 		goto out_args;
 	if (fuse_session_mount(se, o->mountpoint) != 0)
 		goto out_destroy;
@@ -195,7 +206,7 @@ int mount_run(struct mount_opts *o)
 		goto out_destroy;
 	}
 	service_signals_ready();
-	rc = serve(se, o);
+	rc = serve(se, o, &d);
 	goto out_args;
 out_destroy:
 	fuse_session_destroy(se);

@@ -51,23 +51,23 @@ int fs_unlink(const char *path)
 		return sink_refuse("unlink", &n);
 	if (rc)
 		return rc == -EBUSY ? -EISDIR : rc;
-	p = pending_get(n.folder, n.name);
+	p = pending_get(fs_pending(), n.folder, n.name);
 	if (p) {
 		if (p->isdir) {
 			pending_put(p);
 			return -EISDIR;
 		}
 		staged = p->staged;
-		pending_lock();
+		pending_lock(fs_pending());
 		p->staged = 1; /* removed while open: its close commits nothing */
-		pending_unlock();
+		pending_unlock(fs_pending());
 		pending_unlist(p);
 		pending_put(p);
 		if (staged)
 			return 0;
 	}
 	fs_caller(&c);
-	if (pk_trust_remove(fs_store, &c, n.folder, n.name, &st) != PK_OK)
+	if (pk_trust_remove(fs_store(), &c, n.folder, n.name, &st) != PK_OK)
 		return p && st.err == PK_E_NOENT ? 0 : fs_error("remove", &st);
 	return 0;
 }
@@ -90,20 +90,20 @@ static int rename_staged(struct pending *p, struct node *to, unsigned flags)
 	enum pk_folder f;
 	enum pk_err e;
 
-	if (to->name[0] == '.' && !pk_store_lookup(fs_store, to->folder, to->name, NULL))
+	if (to->name[0] == '.' && !pk_store_lookup(fs_store(), to->folder, to->name, NULL))
 		return -EEXIST;
 	if (to->name[0] == '.')
 		return pending_rename(p, to->folder, to->name);
 	fs_caller(&c);
 	flags = flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0;
-	pending_lock();
+	pending_lock(fs_pending());
 	file.data = p->buf;
 	file.len = p->len;
 	file.attr = p->attr;
 	e = drop_route(&c, "put", to->folder, to->name, p->buf, p->len, &f, &flags, &st);
 	if (e == PK_OK)
-		e = pk_trust_put(fs_store, &c, f, to->name, &file, flags, &st);
-	pending_unlock();
+		e = pk_trust_put(fs_store(), &c, f, to->name, &file, flags, &st);
+	pending_unlock(fs_pending());
 	if (e != PK_OK)
 		return fs_error("put", &st);
 	pending_unlist(p);
@@ -115,13 +115,13 @@ static int rename_staged(struct pending *p, struct node *to, unsigned flags)
 /* Rename a lock directory (a held lock handed on). */
 static int rename_lockdir(struct pending *p, struct node *to)
 {
-	struct pending *q = pending_get(to->folder, to->name);
+	struct pending *q = pending_get(fs_pending(), to->folder, to->name);
 
 	if (q) {
 		pending_put(q);
 		return -EEXIST;
 	}
-	if (pk_store_lookup(fs_store, to->folder, to->name, NULL) == PK_OK)
+	if (pk_store_lookup(fs_store(), to->folder, to->name, NULL) == PK_OK)
 		return -ENOTDIR;
 	return pending_rename(p, to->folder, to->name);
 }
@@ -138,7 +138,7 @@ static int rename_committed(struct node *a, struct node *b, unsigned flags)
 	fs_caller(&c);
 	if (drop_route_entry(&c, a->folder, a->name, b->folder, b->name, &f, &fl, &st) !=
 		    PK_OK ||
-	    pk_trust_rename(fs_store, &c, a->folder, a->name, f, b->name, fl, &st) != PK_OK)
+	    pk_trust_rename(fs_store(), &c, a->folder, a->name, f, b->name, fl, &st) != PK_OK)
 		return rename_error(&st);
 	if (f != b->folder)
 		drop_forget(b->folder, b->name); /* queued: the kernel holds our locks */
@@ -153,7 +153,7 @@ static int rename_writing(struct pending *p, struct node *a, struct node *b, uns
 {
 	int rc = 0;
 
-	if (pk_store_lookup(fs_store, a->folder, a->name, NULL) == PK_OK)
+	if (pk_store_lookup(fs_store(), a->folder, a->name, NULL) == PK_OK)
 		rc = rename_committed(a, b, flags);
 	return rc ? rc : pending_rename(p, b->folder, b->name);
 }
@@ -201,7 +201,7 @@ int fs_rename(const char *from, const char *to, unsigned int flags)
 		return -EINVAL;
 	if ((rc = check_target(&b)))
 		return rc;
-	p = pending_get(a.folder, a.name);
+	p = pending_get(fs_pending(), a.folder, a.name);
 	if (!p)
 		return rename_committed(&a, &b, flags);
 	rc = p->isdir	 ? rename_lockdir(p, &b)
@@ -226,7 +226,7 @@ static int mkdir_snapshot(const struct node *n)
 	struct pk_caller c;
 
 	fs_caller(&c);
-	if (snapshot_take(fs_store, &c, n->snap, 0, &st) != PK_OK)
+	if (snapshot_take(fs_store(), &c, n->snap, 0, &st) != PK_OK)
 		return fs_error("snapshot", &st);
 	return 0;
 }
@@ -245,8 +245,8 @@ int fs_mkdir(const char *path, mode_t mode)
 		return (rc = ro_mkdir(&n)) == -EROFS ? sink_refuse("mkdir", &n) : rc;
 	if (n.type == NODE_DIR)
 		return -EEXIST;
-	p = pending_get(n.folder, n.name);
-	if (p || pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK) {
+	p = pending_get(fs_pending(), n.folder, n.name);
+	if (p || pk_store_lookup(fs_store(), n.folder, n.name, NULL) == PK_OK) {
 		if (p)
 			pending_put(p);
 		return -EEXIST;
@@ -273,9 +273,9 @@ int fs_rmdir(const char *path)
 	if (n.type == NODE_DIR)
 		return fs_refuse("rmdir", n.folder, NULL, PK_E_PERM,
 				 "the folders of a PKI tree cannot be removed");
-	p = pending_get(n.folder, n.name);
+	p = pending_get(fs_pending(), n.folder, n.name);
 	if (!p)
-		return pk_store_lookup(fs_store, n.folder, n.name, NULL) == PK_OK ? -ENOTDIR
+		return pk_store_lookup(fs_store(), n.folder, n.name, NULL) == PK_OK ? -ENOTDIR
 										  : -ENOENT;
 	rc = p->isdir ? 0 : -ENOTDIR;
 	if (p->isdir)

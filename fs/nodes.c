@@ -19,21 +19,17 @@ struct knode {
 	char *name;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct knode **table;
-static size_t nbuckets, count;
-
-static size_t bucket(uint64_t ino)
+static size_t bucket(const struct nodes *t, uint64_t ino)
 {
 	ino ^= ino >> 33;
 	ino *= 0xff51afd7ed558ccdULL;
 	ino ^= ino >> 33;
-	return (size_t)(ino & (nbuckets - 1));
+	return (size_t)(ino & (t->nbuckets - 1));
 }
 
-static struct knode *find(uint64_t ino)
+static struct knode *find(const struct nodes *t, uint64_t ino)
 {
-	struct knode *k = nbuckets ? table[bucket(ino)] : NULL;
+	struct knode *k = t->nbuckets ? t->table[bucket(t, ino)] : NULL;
 
 	while (k && k->ino != ino)
 		k = k->next;
@@ -41,20 +37,20 @@ static struct knode *find(uint64_t ino)
 }
 
 /* Double the buckets once the table is as full as it is wide. */
-static int grow(void)
+static int grow(struct nodes *t)
 {
-	size_t old = nbuckets, n = old ? old * 2 : 1024;
-	struct knode **t = calloc(n, sizeof(*t)), **prev = table;
+	size_t old = t->nbuckets, n = old ? old * 2 : 1024;
+	struct knode **nt = calloc(n, sizeof(*nt)), **prev = t->table;
 
-	if (!t)
+	if (!nt)
 		return old ? 0 : -ENOMEM; /* longer chains, still correct */
-	table = t;
-	nbuckets = n;
+	t->table = nt;
+	t->nbuckets = n;
 	for (size_t i = 0; i < old; i++)
 		for (struct knode *k = prev[i], *next; k; k = next) {
 			next = k->next;
-			k->next = table[bucket(k->ino)];
-			table[bucket(k->ino)] = k;
+			k->next = nt[bucket(t, k->ino)];
+			nt[bucket(t, k->ino)] = k;
 		}
 	free(prev);
 	return 0;
@@ -75,33 +71,33 @@ static int rename_node(struct knode *k, uint64_t parent, const char *name)
 	return 0;
 }
 
-static void unlink_node(struct knode *k);
+static void unlink_node(struct nodes *t, struct knode *k);
 
-static struct knode *add(uint64_t ino)
+static struct knode *add(struct nodes *t, uint64_t ino)
 {
 	struct knode *k;
 
-	if (count >= nbuckets && grow() != 0)
+	if (t->count >= t->nbuckets && grow(t) != 0)
 		return NULL;
 	if (!(k = calloc(1, sizeof(*k))))
 		return NULL;
 	k->ino = ino;
-	k->next = table[bucket(ino)];
-	table[bucket(ino)] = k;
-	count++;
+	k->next = t->table[bucket(t, ino)];
+	t->table[bucket(t, ino)] = k;
+	t->count++;
 	return k;
 }
 
-int nodes_ref(uint64_t ino, uint64_t parent, const char *name, const struct stat *st)
+int nodes_ref(struct nodes *t, uint64_t ino, uint64_t parent, const char *name, const struct stat *st)
 {
 	struct knode *k;
 	int rc = 0;
 
 	if (ino == ROOT_ID)
 		return 0;
-	pthread_mutex_lock(&lock);
-	k = find(ino);
-	if (!k && !(k = add(ino)))
+	pthread_mutex_lock(&t->lock);
+	k = find(t, ino);
+	if (!k && !(k = add(t, ino)))
 		rc = -ENOMEM;
 	if (k && rename_node(k, parent, name) != 0 && !k->name)
 		rc = -ENOMEM;
@@ -109,36 +105,36 @@ int nodes_ref(uint64_t ino, uint64_t parent, const char *name, const struct stat
 		k->nlookup++;
 		k->st = *st;
 	} else if (k && !k->nlookup && !k->open) {
-		unlink_node(k); /* the lookup fails: the kernel holds nothing */
+		unlink_node(t, k); /* the lookup fails: the kernel holds nothing */
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
 
-static void unlink_node(struct knode *k)
+static void unlink_node(struct nodes *t, struct knode *k)
 {
-	struct knode **pp = &table[bucket(k->ino)];
+	struct knode **pp = &t->table[bucket(t, k->ino)];
 
 	while (*pp != k)
 		pp = &(*pp)->next;
 	*pp = k->next;
-	count--;
+	t->count--;
 	free(k->name);
 	free(k);
 }
 
-void nodes_forget(uint64_t ino, uint64_t n)
+void nodes_forget(struct nodes *t, uint64_t ino, uint64_t n)
 {
 	struct knode *k;
 
-	pthread_mutex_lock(&lock);
-	k = find(ino);
+	pthread_mutex_lock(&t->lock);
+	k = find(t, ino);
 	if (k) {
 		k->nlookup = k->nlookup > n ? k->nlookup - n : 0;
 		if (!k->nlookup && !k->open)
-			unlink_node(k);
+			unlink_node(t, k);
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* Prepend "/name" before *end in buf; -ENAMETOOLONG when it does not fit. */
@@ -154,7 +150,7 @@ static int prepend(char *buf, char **end, const char *name)
 	return 0;
 }
 
-int nodes_path(uint64_t ino, char *buf, size_t size)
+int nodes_path(struct nodes *t, uint64_t ino, char *buf, size_t size)
 {
 	char *end = buf + size - 1;
 	int rc = 0, depth = 0;
@@ -162,15 +158,15 @@ int nodes_path(uint64_t ino, char *buf, size_t size)
 	if (size < 2)
 		return -ENAMETOOLONG;
 	*end = 0;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&t->lock);
 	while (rc == 0 && ino != ROOT_ID) {
-		struct knode *k = find(ino);
+		struct knode *k = find(t, ino);
 		if (!k || !k->name || ++depth > 64)
 			rc = -ENOENT;
 		else if ((rc = prepend(buf, &end, k->name)) == 0)
 			ino = k->parent;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 	if (rc)
 		return rc;
 	if (!*end)
@@ -179,83 +175,89 @@ int nodes_path(uint64_t ino, char *buf, size_t size)
 	return 0;
 }
 
-void nodes_moved(uint64_t ino, uint64_t parent, const char *name)
+void nodes_moved(struct nodes *t, uint64_t ino, uint64_t parent, const char *name)
 {
 	struct knode *k;
 
-	pthread_mutex_lock(&lock);
-	if ((k = find(ino)))
+	pthread_mutex_lock(&t->lock);
+	if ((k = find(t, ino)))
 		rename_node(k, parent, name);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_set_attr(uint64_t ino, const struct stat *st)
+void nodes_set_attr(struct nodes *t, uint64_t ino, const struct stat *st)
 {
 	struct knode *k;
 
-	pthread_mutex_lock(&lock);
-	if ((k = find(ino)))
+	pthread_mutex_lock(&t->lock);
+	if ((k = find(t, ino)))
 		k->st = *st;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_open(uint64_t ino)
+void nodes_open(struct nodes *t, uint64_t ino)
 {
 	struct knode *k;
 
-	pthread_mutex_lock(&lock);
-	if ((k = find(ino)))
+	pthread_mutex_lock(&t->lock);
+	if ((k = find(t, ino)))
 		k->open++;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_close(uint64_t ino)
+void nodes_close(struct nodes *t, uint64_t ino)
 {
 	struct knode *k;
 
-	pthread_mutex_lock(&lock);
-	if ((k = find(ino)) && k->open && !--k->open && !k->nlookup)
-		unlink_node(k);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&t->lock);
+	if ((k = find(t, ino)) && k->open && !--k->open && !k->nlookup)
+		unlink_node(t, k);
+	pthread_mutex_unlock(&t->lock);
 }
 
-int nodes_orphan_attr(uint64_t ino, struct stat *st)
+int nodes_orphan_attr(struct nodes *t, uint64_t ino, struct stat *st)
 {
 	struct knode *k;
 	int rc = -ENOENT;
 
-	pthread_mutex_lock(&lock);
-	if ((k = find(ino)) && k->open) {
+	pthread_mutex_lock(&t->lock);
+	if ((k = find(t, ino)) && k->open) {
 		*st = k->st;
 		st->st_nlink = 0;
 		rc = 0;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
 
-size_t nodes_count(void)
+size_t nodes_count(struct nodes *t)
 {
 	size_t n;
 
-	pthread_mutex_lock(&lock);
-	n = count;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
-void nodes_clear(void)
+void nodes_clear(struct nodes *t)
 {
-	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < nbuckets; i++)
-		while (table[i]) {
-			struct knode *k = table[i];
-			table[i] = k->next;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		while (t->table[i]) {
+			struct knode *k = t->table[i];
+			t->table[i] = k->next;
 			free(k->name);
 			free(k);
 		}
-	free(table);
-	table = NULL;
-	nbuckets = count = 0;
-	pthread_mutex_unlock(&lock);
+	free(t->table);
+	t->table = NULL;
+	t->nbuckets = t->count = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_init(struct nodes *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
 }

@@ -19,14 +19,12 @@
 #include "roops.h"
 #include "pkifs/view.h"
 
-struct pk_store *fs_store;
-
 void fs_new_attr(struct pk_attr *a, mode_t mode)
 {
 	const struct fuse_ctx *fc = fs_req_ctx();
 
 	memset(a, 0, sizeof(*a));
-	a->ino = pk_store_new_ino(fs_store);
+	a->ino = pk_store_new_ino(fs_store());
 	a->mode = mode & 07777;
 	a->uid = fc ? fc->uid : getuid();
 	a->gid = fc ? fc->gid : getgid();
@@ -38,7 +36,7 @@ struct pending *fs_new_pending(enum pk_folder f, const char *name, mode_t mode)
 	struct pk_attr a;
 
 	fs_new_attr(&a, mode);
-	return pending_new(f, name, &a);
+	return pending_new(fs_pending(), f, name, &a);
 }
 
 int64_t pk_now_wall(void)
@@ -128,26 +126,26 @@ int fs_refuse(const char *op, enum pk_folder f, const char *name, enum pk_err er
 	vsnprintf(st.reason, sizeof(st.reason), fmt, ap);
 	va_end(ap);
 	fs_caller(&c);
-	pk_trust_refused(fs_store, &c, op, f, name, &st);
+	pk_trust_refused(fs_store(), &c, op, f, name, &st);
 	return fs_error(op, &st);
 }
 
 /* Attributes of folder/name: a pending record first, then the store. */
 static int name_attr(enum pk_folder f, const char *name, struct stat *st)
 {
-	struct pending *p = pending_get(f, name);
+	struct pending *p = pending_get(fs_pending(), f, name);
 	struct pk_attr a;
 
 	if (p) {
-		pending_lock();
+		pending_lock(fs_pending());
 		a = p->attr;
 		a.size = p->len;
-		pending_unlock();
+		pending_unlock(fs_pending());
 		fs_stat(st, &a, p->isdir);
 		pending_put(p);
 		return 0;
 	}
-	if (pk_store_lookup(fs_store, f, name, &a) != PK_OK)
+	if (pk_store_lookup(fs_store(), f, name, &a) != PK_OK)
 		return -ENOENT;
 	fs_stat(st, &a, 0);
 	return 0;
@@ -161,10 +159,10 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	int rc;
 
 	if (h && h->p) {
-		pending_lock();
+		pending_lock(fs_pending());
 		a = h->p->attr;
 		a.size = h->p->len;
-		pending_unlock();
+		pending_unlock(fs_pending());
 		fs_stat(st, &a, 0);
 		return 0;
 	}
@@ -183,7 +181,7 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return ro_getattr(&n, st);
 	if (n.type == NODE_NAME)
 		return name_attr(n.folder, n.name, st);
-	if (pk_store_dir_attr(fs_store, n.folder, &a) != PK_OK)
+	if (pk_store_dir_attr(fs_store(), n.folder, &a) != PK_OK)
 		return -EIO;
 	a.ino = PATH_SPELL_INO(a.ino, n.via);
 	fs_stat(st, &a, 1);
@@ -243,7 +241,7 @@ static void refill(struct merge *m)
 	char last[sizeof(m->v->name)];
 
 	memcpy(last, m->v[m->n - 1].name, sizeof(last));
-	m->n = pending_names_after(m->folder, last, m->v, MERGE_BATCH, &m->more);
+	m->n = pending_names_after(fs_pending(), m->folder, last, m->v, MERGE_BATCH, &m->more);
 	m->i = 0;
 }
 
@@ -268,10 +266,10 @@ static int fill_names(struct dir_fill *d, enum pk_folder f)
 	if (d->full || !(m.v = malloc(MERGE_BATCH * sizeof(*m.v))))
 		return d->full ? 0 : -ENOMEM;
 	snprintf(m.last, sizeof(m.last), "%s", after ? after : "");
-	m.n = pending_names_after(f, after, m.v, MERGE_BATCH, &m.more);
+	m.n = pending_names_after(fs_pending(), f, after, m.v, MERGE_BATCH, &m.more);
 	do {
 		m.refill = 0;
-		if (pk_store_list_after(fs_store, f, m.last[0] ? m.last : NULL, fill_entry,
+		if (pk_store_list_after(fs_store(), f, m.last[0] ? m.last : NULL, fill_entry,
 					&m) != PK_OK) {
 			rc = -EIO;
 			break;
@@ -293,13 +291,13 @@ static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via)
 	struct pk_attr a;
 	struct stat st;
 
-	pk_store_dir_attr(fs_store, f, &a);
+	pk_store_dir_attr(fs_store(), f, &a);
 	a.ino = PATH_SPELL_INO(a.ino, via);
 	fs_stat(&st, &a, 1);
 	dir_fill_dots(fc, &st, 0,
 		      PK_FOLDER_INO(f == PK_F_ROOT ? f : pk_folder_info(f)->parent));
 	for (int i = 0; i < n; i++) {
-		pk_store_dir_attr(fs_store, kids[i].folder, &a);
+		pk_store_dir_attr(fs_store(), kids[i].folder, &a);
 		a.ino = PATH_SPELL_INO(a.ino, kids[i].via);
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(fc, kids[i].name, &st, 1);
@@ -416,10 +414,4 @@ int fs_mknod(const char *path, mode_t mode, dev_t dev)
 		return rc ? rc : -EEXIST;
 	return fs_refuse("mknod", n.folder, n.name, PK_E_PERM,
 			 "only regular files can be stored (mode 0%o refused)", (unsigned)mode);
-}
-
-void fs_set_store(struct pk_store *s)
-{
-	fs_store = s;
-	pk_store_on_change(s, inval_queue, NULL);
 }

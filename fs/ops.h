@@ -12,7 +12,4 @@
 /* The operations table (ll.c). */
 const struct fuse_lowlevel_ops *fs_lowlevel_ops(void);
 
-/* The store the operations serve (set before the loop starts). */
-void fs_set_store(struct pk_store *s);
-
 #endif

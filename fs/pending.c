@@ -17,47 +17,65 @@
 #include "pending.h"
 
 #define MIN_BUCKETS 64
-#define SLOTS	    (PK_F_COUNT + 1) /* the folders, and the views' sink */
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pending **buckets;
-static size_t nbuckets, nrecords;
-static struct pending *folders[SLOTS];
-static size_t bytes_used, bytes_max = SIZE_MAX; /* buffered for all records */
-static size_t locks, locks_max = SIZE_MAX;	/* lock directories */
+static void free_record(struct pending *p);
 
-void pending_lock(void)
+void pending_init(struct pending_table *t)
 {
-	pthread_mutex_lock(&table_lock);
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	t->bytes_max = t->locks_max = SIZE_MAX;
 }
 
-void pending_unlock(void)
+void pending_clear(struct pending_table *t)
 {
-	pthread_mutex_unlock(&table_lock);
+	pending_lock(t);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		while (t->buckets[i]) {
+			struct pending *p = t->buckets[i];
+			t->buckets[i] = p->hnext;
+			free_record(p);
+		}
+	free(t->buckets);
+	t->buckets = NULL;
+	t->nbuckets = t->nrecords = t->bytes_used = t->locks = 0;
+	memset(t->folders, 0, sizeof(t->folders));
+	pending_unlock(t);
 }
 
-void pending_set_caps(size_t bytes, size_t nlocks)
+void pending_lock(struct pending_table *t)
 {
-	pending_lock();
-	bytes_max = bytes;
-	locks_max = nlocks;
-	pending_unlock();
+	pthread_mutex_lock(&t->lock);
 }
 
-void pending_usage(size_t *bytes, size_t *bmax, size_t *nlocks, size_t *lmax)
+void pending_unlock(struct pending_table *t)
 {
-	pending_lock();
-	*bytes = bytes_used;
-	*bmax = bytes_max;
-	*nlocks = locks;
-	*lmax = locks_max;
-	pending_unlock();
+	pthread_mutex_unlock(&t->lock);
+}
+
+void pending_set_caps(struct pending_table *t, size_t bytes, size_t nlocks)
+{
+	pending_lock(t);
+	t->bytes_max = bytes;
+	t->locks_max = nlocks;
+	pending_unlock(t);
+}
+
+void pending_usage(struct pending_table *t, size_t *bytes, size_t *bmax, size_t *nlocks,
+		   size_t *lmax)
+{
+	pending_lock(t);
+	*bytes = t->bytes_used;
+	*bmax = t->bytes_max;
+	*nlocks = t->locks;
+	*lmax = t->locks_max;
+	pending_unlock(t);
 }
 
 /* The folder list slot of f (anything unknown shares the last one). */
 static size_t slot(enum pk_folder f)
 {
-	return (unsigned)f < SLOTS ? (size_t)f : SLOTS - 1;
+	return (unsigned)f < PENDING_SLOTS ? (size_t)f : PENDING_SLOTS - 1;
 }
 
 /* FNV-1a of the folder and the name. */
@@ -85,14 +103,14 @@ static struct pending *reverse(struct pending *p)
 
 /* Spread the records over n buckets (table locked); 0, or -ENOMEM with the
  * table as it was. Records of one name stay newest first. */
-static int rehash(size_t n)
+static int rehash(struct pending_table *t, size_t n)
 {
 	struct pending **nb = calloc(n, sizeof(*nb));
 
 	if (!nb)
 		return -ENOMEM;
-	for (size_t i = 0; i < nbuckets; i++)
-		for (struct pending *p = buckets[i], *next; p; p = next) {
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct pending *p = t->buckets[i], *next; p; p = next) {
 			size_t b = hash(p->folder, p->name) & (n - 1);
 			next = p->hnext;
 			p->hnext = nb[b];
@@ -100,9 +118,9 @@ static int rehash(size_t n)
 		}
 	for (size_t i = 0; i < n; i++) /* each chain was turned round */
 		nb[i] = reverse(nb[i]);
-	free(buckets);
-	buckets = nb;
-	nbuckets = n;
+	free(t->buckets);
+	t->buckets = nb;
+	t->nbuckets = n;
 	return 0;
 }
 
@@ -110,21 +128,22 @@ static int rehash(size_t n)
  * locked); 0, or -ENOMEM. */
 static int link_locked(struct pending *p)
 {
+	struct pending_table *t = p->table;
 	size_t b, s = slot(p->folder);
 
-	if (!nbuckets && rehash(MIN_BUCKETS))
+	if (!t->nbuckets && rehash(t, MIN_BUCKETS))
 		return -ENOMEM;
-	if (nrecords >= nbuckets)
-		rehash(nbuckets * 2); /* failing, chains grow longer: still right */
-	b = hash(p->folder, p->name) & (nbuckets - 1);
-	p->hnext = buckets[b];
-	buckets[b] = p;
+	if (t->nrecords >= t->nbuckets)
+		rehash(t, t->nbuckets * 2); /* failing, chains grow longer: still right */
+	b = hash(p->folder, p->name) & (t->nbuckets - 1);
+	p->hnext = t->buckets[b];
+	t->buckets[b] = p;
 	p->fprev = NULL;
-	p->fnext = folders[s];
-	if (folders[s])
-		folders[s]->fprev = p;
-	folders[s] = p;
-	nrecords++;
+	p->fnext = t->folders[s];
+	if (t->folders[s])
+		t->folders[s]->fprev = p;
+	t->folders[s] = p;
+	t->nrecords++;
 	return 0;
 }
 
@@ -132,7 +151,8 @@ static int link_locked(struct pending *p)
  * table shrank, so freed memory is worth handing back. */
 static int unlink_locked(struct pending *p)
 {
-	struct pending **pp = &buckets[hash(p->folder, p->name) & (nbuckets - 1)];
+	struct pending_table *t = p->table;
+	struct pending **pp = &t->buckets[hash(p->folder, p->name) & (t->nbuckets - 1)];
 
 	while (*pp && *pp != p)
 		pp = &(*pp)->hnext;
@@ -141,41 +161,43 @@ static int unlink_locked(struct pending *p)
 	if (p->fprev)
 		p->fprev->fnext = p->fnext;
 	else
-		folders[slot(p->folder)] = p->fnext;
+		t->folders[slot(p->folder)] = p->fnext;
 	if (p->fnext)
 		p->fnext->fprev = p->fprev;
-	nrecords--;
-	if (nbuckets > MIN_BUCKETS && nrecords < nbuckets / 8)
-		return rehash(nbuckets / 2) == 0;
+	t->nrecords--;
+	if (t->nbuckets > MIN_BUCKETS && t->nrecords < t->nbuckets / 8)
+		return rehash(t, t->nbuckets / 2) == 0;
 	return 0;
 }
 
 /* The newest listed record at f/name (table locked), or NULL. */
-static struct pending *find_locked(enum pk_folder f, const char *name)
+static struct pending *find_locked(struct pending_table *t, enum pk_folder f,
+				   const char *name)
 {
 	struct pending *p = NULL;
 
-	if (nbuckets)
-		p = buckets[hash(f, name) & (nbuckets - 1)];
+	if (t->nbuckets)
+		p = t->buckets[hash(f, name) & (t->nbuckets - 1)];
 	while (p && !(p->folder == f && strcmp(p->name, name) == 0))
 		p = p->hnext;
 	return p;
 }
 
-struct pending *pending_get(enum pk_folder f, const char *name)
+struct pending *pending_get(struct pending_table *t, enum pk_folder f, const char *name)
 {
 	struct pending *p;
 
-	pending_lock();
-	p = find_locked(f, name);
+	pending_lock(t);
+	p = find_locked(t, f, name);
 	if (p)
 		p->refs++;
-	pending_unlock();
+	pending_unlock(t);
 	return p;
 }
 
 /* A record for f/name with attributes a, not yet in the table. */
-static struct pending *record(enum pk_folder f, const char *name, const struct pk_attr *a)
+static struct pending *record(struct pending_table *t, enum pk_folder f, const char *name,
+			      const struct pk_attr *a)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 
@@ -183,6 +205,7 @@ static struct pending *record(enum pk_folder f, const char *name, const struct p
 		free(p);
 		return NULL;
 	}
+	p->table = t;
 	p->folder = f;
 	p->attr = *a;
 	p->refs = 2; /* the caller's and the table's */
@@ -195,7 +218,7 @@ static struct pending *record(enum pk_folder f, const char *name, const struct p
  * locked; the buffer itself is freed after the unlock). */
 static void release_bytes_locked(struct pending *p)
 {
-	bytes_used -= p->cap;
+	p->table->bytes_used -= p->cap;
 	p->cap = 0;
 }
 
@@ -207,16 +230,17 @@ static void free_record(struct pending *p)
 	free(p);
 }
 
-struct pending *pending_new(enum pk_folder f, const char *name, const struct pk_attr *a)
+struct pending *pending_new(struct pending_table *t, enum pk_folder f, const char *name,
+			    const struct pk_attr *a)
 {
-	struct pending *p = record(f, name, a);
+	struct pending *p = record(t, f, name, a);
 	int rc;
 
 	if (!p)
 		return NULL;
-	pending_lock();
+	pending_lock(t);
 	rc = link_locked(p);
-	pending_unlock();
+	pending_unlock(t);
 	if (rc) {
 		free_record(p);
 		return NULL;
@@ -224,24 +248,24 @@ struct pending *pending_new(enum pk_folder f, const char *name, const struct pk_
 	return p;
 }
 
-struct pending *pending_new_lockdir(enum pk_folder f, const char *name, const struct pk_attr *a,
-				    int *err)
+struct pending *pending_new_lockdir(struct pending_table *t, enum pk_folder f, const char *name,
+				    const struct pk_attr *a, int *err)
 {
-	struct pending *p = record(f, name, a);
+	struct pending *p = record(t, f, name, a);
 
 	*err = p ? 0 : -ENOMEM;
 	if (!p)
 		return NULL;
 	p->isdir = 1;
 	p->staged = 0;
-	pending_lock();
-	if (find_locked(f, name))
+	pending_lock(t);
+	if (find_locked(t, f, name))
 		*err = -EEXIST;
-	else if (locks >= locks_max)
+	else if (t->locks >= t->locks_max)
 		*err = -ENOSPC;
 	else if ((*err = link_locked(p)) == 0)
-		locks++;
-	pending_unlock();
+		t->locks++;
+	pending_unlock(t);
 	if (*err) {
 		free_record(p);
 		return NULL;
@@ -258,7 +282,7 @@ static int unlist_locked(struct pending *p)
 	if (!p->listed)
 		return 0;
 	trim = unlink_locked(p);
-	if (p->isdir && --locks == 0)
+	if (p->isdir && --p->table->locks == 0)
 		trim = 1;
 	p->listed = 0;
 	p->refs--;
@@ -278,12 +302,12 @@ void pending_unlist(struct pending *p)
 {
 	int trim, last;
 
-	pending_lock();
+	pending_lock(p->table);
 	trim = unlist_locked(p);
 	last = p->refs == 0;
 	if (last)
 		release_bytes_locked(p);
-	pending_unlock();
+	pending_unlock(p->table);
 	if (last)
 		free_record(p);
 	if (trim)
@@ -296,7 +320,7 @@ int pending_rename(struct pending *p, enum pk_folder f, const char *name)
 
 	if (!copy)
 		return -ENOMEM;
-	pending_lock();
+	pending_lock(p->table);
 	if (p->listed)
 		unlink_locked(p);
 	old = p->name;
@@ -304,7 +328,7 @@ int pending_rename(struct pending *p, enum pk_folder f, const char *name)
 	p->folder = f;
 	if (p->listed)
 		link_locked(p); /* the buckets exist: cannot fail */
-	pending_unlock();
+	pending_unlock(p->table);
 	free(old);
 	return 0;
 }
@@ -313,9 +337,9 @@ int pending_last_handle(struct pending *p)
 {
 	int last;
 
-	pending_lock();
+	pending_lock(p->table);
 	last = p->listed && !p->staged && !p->isdir && p->refs == 2;
-	pending_unlock();
+	pending_unlock(p->table);
 	return last;
 }
 
@@ -323,11 +347,11 @@ void pending_release(struct pending *p)
 {
 	int trim = 0, last;
 
-	pending_lock();
+	pending_lock(p->table);
 	if (p->listed && !p->staged && !p->isdir && p->refs == 2)
 		trim = unlist_locked(p);
 	last = put_locked(p);
-	pending_unlock();
+	pending_unlock(p->table);
 	if (last)
 		free_record(p);
 	if (trim)
@@ -338,9 +362,9 @@ void pending_put(struct pending *p)
 {
 	int last;
 
-	pending_lock();
+	pending_lock(p->table);
 	last = put_locked(p);
-	pending_unlock();
+	pending_unlock(p->table);
 	if (last)
 		free_record(p);
 }
@@ -349,8 +373,9 @@ void pending_put(struct pending *p)
  * had, or when that is over what pending_max has left, just enough. */
 static int grow(struct pending *p, size_t size, size_t max)
 {
-	size_t cap = p->cap ? p->cap : 4096, others = bytes_used - p->cap;
-	size_t left = others > bytes_max ? 0 : bytes_max - others;
+	struct pending_table *t = p->table;
+	size_t cap = p->cap ? p->cap : 4096, others = t->bytes_used - p->cap;
+	size_t left = others > t->bytes_max ? 0 : t->bytes_max - others;
 	char *buf;
 
 	while (cap < size && cap <= SIZE_MAX / 2)
@@ -364,7 +389,7 @@ static int grow(struct pending *p, size_t size, size_t max)
 	buf = realloc(p->buf, cap);
 	if (!buf)
 		return -ENOMEM;
-	bytes_used += cap - p->cap;
+	t->bytes_used += cap - p->cap;
 	p->buf = buf;
 	p->cap = cap;
 	return 0;
@@ -405,20 +430,21 @@ int pending_write(struct pending *p, const void *data, size_t size, size_t off, 
 
 int pending_adopt(struct pending *p, void *data, size_t len)
 {
+	struct pending_table *t = p->table;
 	size_t others;
 	int rc = 0;
 
-	pending_lock();
-	others = bytes_used - p->cap;
-	if (others > bytes_max || len > bytes_max - others) {
+	pending_lock(t);
+	others = t->bytes_used - p->cap;
+	if (others > t->bytes_max || len > t->bytes_max - others) {
 		rc = -ENOSPC;
 	} else {
 		free(p->buf);
-		bytes_used += len - p->cap;
+		t->bytes_used += len - p->cap;
 		p->buf = data;
 		p->len = p->cap = len;
 	}
-	pending_unlock();
+	pending_unlock(t);
 	return rc;
 }
 
@@ -426,18 +452,18 @@ void pending_drop_buf(struct pending *p)
 {
 	char *buf;
 
-	pending_lock();
+	pending_lock(p->table);
 	buf = p->buf;
 	release_bytes_locked(p);
 	p->buf = NULL;
 	p->len = 0;
-	pending_unlock();
+	pending_unlock(p->table);
 	free(buf);
 }
 
 void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which)
 {
-	pending_lock();
+	pending_lock(p->table);
 	if (which & PK_SET_MODE)
 		p->attr.mode = a->mode & 07777;
 	if (which & PK_SET_UID)
@@ -446,7 +472,7 @@ void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which
 		p->attr.gid = a->gid;
 	if (which & PK_SET_MTIME)
 		p->attr.mtime_ns = a->mtime_ns;
-	pending_unlock();
+	pending_unlock(p->table);
 }
 
 /* Does a listing show p: a lock directory, or a file whose content is
@@ -481,8 +507,8 @@ static int keep_smallest(struct pending **v, size_t *n, size_t max, struct pendi
 	return dropped;
 }
 
-size_t pending_names_after(enum pk_folder f, const char *after, struct pending_name *out,
-			   size_t max, int *more)
+size_t pending_names_after(struct pending_table *t, enum pk_folder f, const char *after,
+			   struct pending_name *out, size_t max, int *more)
 {
 	struct pending **v = malloc(max * sizeof(*v));
 	size_t n = 0;
@@ -492,8 +518,8 @@ size_t pending_names_after(enum pk_folder f, const char *after, struct pending_n
 		free(v);
 		return 0;
 	}
-	pending_lock();
-	for (struct pending *p = folders[slot(f)]; p; p = p->fnext)
+	pending_lock(t);
+	for (struct pending *p = t->folders[slot(f)]; p; p = p->fnext)
 		if (p->folder == f && shown(p) && (!after || strcmp(p->name, after) > 0))
 			*more |= keep_smallest(v, &n, max, p);
 	for (size_t i = 0; i < n; i++) {
@@ -502,7 +528,7 @@ size_t pending_names_after(enum pk_folder f, const char *after, struct pending_n
 		out[i].attr.size = v[i]->len;
 		out[i].isdir = v[i]->isdir;
 	}
-	pending_unlock();
+	pending_unlock(t);
 	free(v);
 	return n;
 }

@@ -24,7 +24,10 @@
 
 #include "pkifs/trust.h"
 
+struct pending_table;
+
 struct pending {
+	struct pending_table *table;   /* the table it belongs to */
 	struct pending *hnext;	       /* hash chain */
 	struct pending *fprev, *fnext; /* the folder's list */
 	enum pk_folder folder;
@@ -43,21 +46,40 @@ struct pending {
 	struct pk_caller who; /* who opened it, for the audit log */
 };
 
+#define PENDING_SLOTS (PK_F_COUNT + 1) /* the folders, and the views' sink */
+
+/* The records of one daemon. */
+struct pending_table {
+	pthread_mutex_t lock;
+	struct pending **buckets;
+	size_t nbuckets, nrecords;
+	struct pending *folders[PENDING_SLOTS];
+	size_t bytes_used, bytes_max; /* buffered for all records */
+	size_t locks, locks_max;      /* lock directories */
+};
+
+/* An empty table without caps. */
+void pending_init(struct pending_table *t);
+/* Free every record still listed (at unmount, when no handle is open). */
+void pending_clear(struct pending_table *t);
+
 /* The caps: bytes buffered across all records, lock directories. */
-void pending_set_caps(size_t bytes_max, size_t locks_max);
+void pending_set_caps(struct pending_table *t, size_t bytes_max, size_t locks_max);
 /* What the caps allow and what is in use now (for refusal reasons). */
-void pending_usage(size_t *bytes, size_t *bytes_max, size_t *locks, size_t *locks_max);
+void pending_usage(struct pending_table *t, size_t *bytes, size_t *bytes_max, size_t *locks,
+		   size_t *locks_max);
 
 /* Find the listed record for folder/name and take a reference (or NULL). */
-struct pending *pending_get(enum pk_folder f, const char *name);
+struct pending *pending_get(struct pending_table *t, enum pk_folder f, const char *name);
 
 /* A new listed record with one reference for the caller. */
-struct pending *pending_new(enum pk_folder f, const char *name, const struct pk_attr *a);
+struct pending *pending_new(struct pending_table *t, enum pk_folder f, const char *name,
+			    const struct pk_attr *a);
 
 /* A new listed lock directory with one reference for the caller; NULL with
  * *err -EEXIST (the name is taken), -ENOSPC (max_locks reached), -ENOMEM. */
-struct pending *pending_new_lockdir(enum pk_folder f, const char *name, const struct pk_attr *a,
-				    int *err);
+struct pending *pending_new_lockdir(struct pending_table *t, enum pk_folder f, const char *name,
+				    const struct pk_attr *a, int *err);
 
 /* Take it out of the table (lookups no longer see it). */
 void pending_unlist(struct pending *p);
@@ -89,8 +111,8 @@ void pending_drop_buf(struct pending *p);
 void pending_set_attr(struct pending *p, const struct pk_attr *a, unsigned which);
 
 /* Lock the table around multi-step changes of one record's fields. */
-void pending_lock(void);
-void pending_unlock(void);
+void pending_lock(struct pending_table *t);
+void pending_unlock(struct pending_table *t);
 
 /* A listed name, copied out of the table for a listing. */
 struct pending_name {
@@ -102,7 +124,7 @@ struct pending_name {
 /* The first (up to) max names of f after `after` (NULL: from the first), in
  * name order (strcmp, as the store lists): lock directories and files not
  * yet committed. *more is set when there are further ones. */
-size_t pending_names_after(enum pk_folder f, const char *after, struct pending_name *out,
-			   size_t max, int *more);
+size_t pending_names_after(struct pending_table *t, enum pk_folder f, const char *after,
+			   struct pending_name *out, size_t max, int *more);
 
 #endif

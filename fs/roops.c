@@ -42,11 +42,11 @@ static int newest(void *ctx, const struct pk_snapshot *snap)
 
 static int snaproot_attr(struct pk_attr *a)
 {
-	if (pk_store_dir_attr(fs_store, PK_F_ROOT, a) != PK_OK)
+	if (pk_store_dir_attr(fs_store(), PK_F_ROOT, a) != PK_OK)
 		return -EIO;
 	a->ino = PATH_SNAPROOT_INO;
 	a->mode = 0755;
-	pk_snapshot_list(fs_store, newest, a);
+	pk_snapshot_list(fs_store(), newest, a);
 	return 0;
 }
 
@@ -58,17 +58,17 @@ static int snap_attr(struct node *n, struct pk_attr *a, int *isdir)
 	*isdir = 1;
 	if (!n->snap[0])
 		return snaproot_attr(a);
-	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
+	if (pk_snapshot_get(fs_store(), n->snap, &snap) != PK_OK)
 		return -ENOENT;
 	if (n->type == NODE_DIR) {
-		if (pk_snapshot_dir_attr(fs_store, &snap, n->folder, a) != PK_OK)
+		if (pk_snapshot_dir_attr(fs_store(), &snap, n->folder, a) != PK_OK)
 			return -EIO;
 		if (n->folder == PK_F_ROOT)
 			a->mtime_ns = a->ctime_ns = snap.time_ns;
 		a->ino = PATH_SPELL_INO(a->ino, n->via);
 	} else {
 		*isdir = 0;
-		if (pk_snapshot_lookup(fs_store, &snap, n->folder, n->name, a) != PK_OK)
+		if (pk_snapshot_lookup(fs_store(), &snap, n->folder, n->name, a) != PK_OK)
 			return -ENOENT;
 	}
 	a->ino = snap_ino(&snap, a->ino);
@@ -80,10 +80,10 @@ static int capath_dir_attr(struct pk_attr *a)
 {
 	struct pk_attr d;
 
-	if (pk_store_dir_attr(fs_store, PK_F_TRUSTED_CERTS, a) != PK_OK)
+	if (pk_store_dir_attr(fs_store(), PK_F_TRUSTED_CERTS, a) != PK_OK)
 		return -EIO;
 	for (int f = PK_F_TRUSTED_CRL; f <= PK_F_ISSUERS_CRL; f++)
-		if (pk_store_dir_attr(fs_store, f, &d) == PK_OK && d.mtime_ns > a->mtime_ns)
+		if (pk_store_dir_attr(fs_store(), f, &d) == PK_OK && d.mtime_ns > a->mtime_ns)
 			*a = d;
 	a->ino = PATH_CAPATH_INO;
 	a->mode = 0555;
@@ -99,10 +99,10 @@ int ro_getattr(struct node *n, struct stat *st)
 	struct pending *p = sink_get(n);
 
 	if (p) { /* a temporary file being dropped into the view */
-		pending_lock();
+		pending_lock(fs_pending());
 		a = p->attr;
 		a.size = p->len;
-		pending_unlock();
+		pending_unlock(fs_pending());
 		pending_put(p);
 		fs_stat(st, &a, 0);
 		return 0;
@@ -112,9 +112,9 @@ int ro_getattr(struct node *n, struct stat *st)
 	else if (n->area == AREA_CAPATH && isdir)
 		rc = capath_dir_attr(&a);
 	else if (n->area == AREA_CAPATH)
-		rc = pk_view_capath_get(fs_store, n->name, NULL, NULL, &a) == PK_OK ? 0
+		rc = pk_view_capath_get(fs_store(), n->name, NULL, NULL, &a) == PK_OK ? 0
 										    : -ENOENT;
-	else if (pk_view_cafile(fs_store, &pem, &len, &a) != PK_OK)
+	else if (pk_view_cafile(fs_store(), &pem, &len, &a) != PK_OK)
 		rc = -EIO;
 	free(pem);
 	if (rc == 0)
@@ -175,19 +175,19 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 	struct stat st;
 	int k;
 
-	if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
+	if (pk_snapshot_get(fs_store(), n->snap, &snap) != PK_OK)
 		return -ENOENT;
 	dir_fill_dots(d, NULL, PK_FOLDER_INO(PK_F_ROOT), PK_FOLDER_INO(PK_F_ROOT));
 	k = path_children(n->folder, n->via, kids);
 	for (int i = 0; i < k; i++) {
-		if (pk_snapshot_dir_attr(fs_store, &snap, kids[i].folder, &a) != PK_OK)
+		if (pk_snapshot_dir_attr(fs_store(), &snap, kids[i].folder, &a) != PK_OK)
 			continue;
 		a.ino = snap_ino(&snap, PATH_SPELL_INO(a.ino, kids[i].via));
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(d, kids[i].name, &st, 1);
 	}
 	if (!d->full && path_lists_names(n->folder, n->via) &&
-	    pk_snapshot_entries_after(fs_store, &snap, n->folder, dir_fill_resume(d), fill_attr,
+	    pk_snapshot_entries_after(fs_store(), &snap, n->folder, dir_fill_resume(d), fill_attr,
 				      &f) != PK_OK)
 		return -EIO;
 	return 0;
@@ -206,8 +206,8 @@ int ro_readdir(struct node *n, struct dir_fill *d)
 	d->fill(d->buf, ".", &dir, 0, 0);
 	d->fill(d->buf, "..", &dir, 0, 0);
 	if (n->area == AREA_CAPATH)
-		return pk_view_capath_list(fs_store, fill_attr, &f) == PK_OK ? 0 : -EIO;
-	return pk_snapshot_list(fs_store, fill_snapshot, &f) == PK_OK ? 0 : -EIO;
+		return pk_view_capath_list(fs_store(), fill_attr, &f) == PK_OK ? 0 : -EIO;
+	return pk_snapshot_list(fs_store(), fill_snapshot, &f) == PK_OK ? 0 : -EIO;
 }
 
 int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
@@ -222,16 +222,16 @@ int ro_open(struct node *n, struct fuse_file_info *fi, char **data, size_t *len)
 		return -EISDIR;
 	fi->noflush = 1; /* read-only: a close has nothing to commit */
 	if (n->area == AREA_SNAPSHOT) {
-		if (pk_snapshot_get(fs_store, n->snap, &snap) != PK_OK)
+		if (pk_snapshot_get(fs_store(), n->snap, &snap) != PK_OK)
 			return -ENOENT;
-		e = pk_snapshot_read(fs_store, &snap, n->folder, n->name, (void **)data, len,
+		e = pk_snapshot_read(fs_store(), &snap, n->folder, n->name, (void **)data, len,
 				     &a);
 		fi->keep_cache = 1; /* a snapshot's bytes never change */
 	} else {
 		fi->direct_io = 1;
 		e = n->area == AREA_CAPATH
-			    ? pk_view_capath_get(fs_store, n->name, data, len, &a)
-			    : pk_view_cafile(fs_store, data, len, &a);
+			    ? pk_view_capath_get(fs_store(), n->name, data, len, &a)
+			    : pk_view_cafile(fs_store(), data, len, &a);
 	}
 	return e == PK_OK ? 0 : e == PK_E_NOENT ? -ENOENT : -EIO;
 }
@@ -245,7 +245,7 @@ int ro_mkdir(struct node *n)
 	    n->type != NODE_DIR)
 		return -EROFS;
 	fs_caller(&c);
-	if (pk_snapshot_create(fs_store, &c, n->snap, 0, &st) != PK_OK)
+	if (pk_snapshot_create(fs_store(), &c, n->snap, 0, &st) != PK_OK)
 		return fs_error("snapshot", &st);
 	return 0;
 }
@@ -259,7 +259,7 @@ int ro_rmdir(struct node *n)
 	    n->type != NODE_DIR)
 		return -EROFS;
 	fs_caller(&c);
-	if (pk_snapshot_delete(fs_store, &c, n->snap, &st) != PK_OK)
+	if (pk_snapshot_delete(fs_store(), &c, n->snap, &st) != PK_OK)
 		return fs_error("snapshot-delete", &st);
 	return 0;
 }

@@ -29,7 +29,7 @@ struct pending *sink_get(const struct node *n)
 {
 	if (n->area != AREA_CAPATH || n->type != NODE_NAME)
 		return NULL;
-	return pending_get(SINK_FOLDER, n->name);
+	return pending_get(fs_pending(), SINK_FOLDER, n->name);
 }
 
 /* Log op at n as an EROFS refusal, with the path and why it is read-only. */
@@ -72,7 +72,7 @@ int sink_create(const struct node *n, mode_t mode, struct pending **out)
 static int drop(const struct node *from)
 {
 	struct pending *p = from->area == AREA_LIVE && from->type == NODE_NAME
-				    ? pending_get(from->folder, from->name)
+				    ? pending_get(fs_pending(), from->folder, from->name)
 				    : sink_get(from);
 
 	if (!p || !p->staged) {

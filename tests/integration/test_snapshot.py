@@ -179,6 +179,27 @@ def test_restore_while_mounted_reaches_cached_names(mnt, pki):
     assert inos[0] != inos[1]
 
 
+def test_cli_returns_once_the_mount_shows_its_change(mnt, pki):
+    """pkifs restore and snapshot return only once the kernel has dropped
+    what they changed. A renamed file keeps its inode and the restore brings
+    its old name back with it: a name the kernel kept would otherwise still
+    reach that inode, and a chmod through it change the restored file."""
+    old, new = mnt.p("trusted/certs/b.der"), mnt.p("trusted/certs/a.der")
+    run("cp", pki / "app1.der", old)
+    run(BIN, "snapshot", "--db", mnt.db, "create", "s1")
+    assert os.path.isdir(mnt.p("snapshot/s1"))  # no wait: it shows at once
+    os.rename(old, new)
+    assert os.stat(new).st_mode & 0o777 == 0o644  # cached by the kernel
+    run(BIN, "restore", "--db", mnt.db, "s1")
+    assert os.stat(old).st_mode & 0o777 == 0o644  # the inode's name is b.der again
+    with pytest.raises(FileNotFoundError):
+        os.chmod(new, 0o600)
+    assert os.stat(old).st_mode & 0o777 == 0o644
+    assert sorted(os.listdir(mnt.p("trusted/certs"))) == ["b.der"]
+    run(BIN, "snapshot", "--db", mnt.db, "delete", "s1")
+    assert not os.path.exists(mnt.p("snapshot/s1"))
+
+
 def test_folder_mtime_and_refusals_reach_the_kernel_at_once(mnt, pki):
     """A commit at close changes the folder's mtime; a refusal at close
     makes the name vanish: neither may wait for a cache to expire."""
