@@ -249,32 +249,41 @@ static int64_t rejected_cap(struct pk_store *s)
 	return cap > 0 ? cap : (int64_t)l.max_rejected;
 }
 
-/* rejected/ holds each certificate once, and no more than its cap. */
-static void check_rejected(struct checker *c)
+/* Each group's rejected folder holds each certificate once, and no more
+ * than the cap. */
+static void check_rejected_in(struct checker *c, enum pk_folder f, int64_t cap)
 {
+	const char *path = pk_folder_info(f)->path;
 	char sql[320];
 	sqlite3_stmt *q;
-	int64_t live, cap = rejected_cap(c->s);
+	int64_t live;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT b.thumb, min(e.name), max(e.name), count(*) FROM entry e JOIN blob b"
 		 " ON b.id = e.blob WHERE e.folder = %d AND e.died IS NULL AND b.kind = %d"
 		 " GROUP BY b.thumb HAVING count(*) > 1",
-		 PK_F_REJECTED, PK_KIND_CERT);
+		 f, PK_KIND_CERT);
 	q = query(c, sql);
 	while (q && sqlite3_step(q) == SQLITE_ROW)
-		report(c, "rejected-duplicate", "rejected",
+		report(c, "rejected-duplicate", path,
 		       "certificate sha1 %s is held %lld times (%s ... %s)",
 		       sqlite3_column_text(q, 0), (long long)sqlite3_column_int64(q, 3),
 		       sqlite3_column_text(q, 1), sqlite3_column_text(q, 2));
 	sqlite3_finalize(q);
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM entry WHERE folder = %d AND died IS NULL",
-		 PK_F_REJECTED);
+		 "SELECT count(*) FROM entry WHERE folder = %d AND died IS NULL", f);
 	live = pk_query_int(c->s, sql);
 	if (live > cap)
-		report(c, "rejected-over-cap", "rejected", "%lld entries, cap %lld",
-		       (long long)live, (long long)cap);
+		report(c, "rejected-over-cap", path, "%lld entries, cap %lld", (long long)live,
+		       (long long)cap);
+}
+
+static void check_rejected(struct checker *c)
+{
+	int64_t cap = rejected_cap(c->s);
+
+	for (int g = 0; g < PK_G_COUNT; g++)
+		check_rejected_in(c, pk_folder_in_group(g, PK_F_REJECTED), cap);
 }
 
 /* Live inode numbers are unique and above the fixed folders' numbers. */

@@ -49,9 +49,12 @@ static void rows(struct doctor *d, const char *kind, const char *sql)
 	sqlite3_finalize(q);
 }
 
+/* The folder of role r in group g. */
+#define IN(g, r) pk_folder_in_group(g, r)
+
 /* CAs without a CRL, keys and certificates without their pair, names
- * that hold the same certificate. */
-static void store_findings(struct doctor *d)
+ * that hold the same certificate, within certificate group g. */
+static void store_findings(struct doctor *d, enum pk_group g)
 {
 	char sql[1024];
 
@@ -64,8 +67,8 @@ static void store_findings(struct doctor *d)
 		 "c.blob"
 		 " WHERE c.died IS NULL AND c.folder IN (%d, %d) AND r.kind = %d"
 		 " AND r.issuer_hash = b.subject_hash) ORDER BY e.folder, e.name",
-		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_KIND_CERT, PK_F_TRUSTED_CRL,
-		 PK_F_ISSUERS_CRL, PK_KIND_CRL);
+		 IN(g, PK_F_TRUSTED_CERTS), IN(g, PK_F_ISSUERS_CERTS), PK_KIND_CERT,
+		 IN(g, PK_F_TRUSTED_CRL), IN(g, PK_F_ISSUERS_CRL), PK_KIND_CRL);
 	rows(d, "ca-without-crl", sql);
 	snprintf(sql, sizeof(sql),
 		 "SELECT e.folder, e.name, CASE e.folder WHEN %d THEN 'an own certificate"
@@ -79,8 +82,9 @@ static void store_findings(struct doctor *d)
 		 " AND NOT (e.folder = %d AND EXISTS (SELECT 1 FROM entry k JOIN blob c"
 		 " ON c.id = k.blob WHERE k.died IS NULL AND k.folder = %d AND c.encrypted))"
 		 " ORDER BY e.folder, e.name",
-		 PK_F_OWN_CERTS, PK_F_OWN_CERTS, PK_F_OWN_PRIVATE, PK_F_OWN_CERTS,
-		 PK_F_OWN_PRIVATE, PK_F_OWN_CERTS, PK_F_OWN_PRIVATE);
+		 IN(g, PK_F_OWN_CERTS), IN(g, PK_F_OWN_CERTS), IN(g, PK_F_OWN_PRIVATE),
+		 IN(g, PK_F_OWN_CERTS), IN(g, PK_F_OWN_PRIVATE), IN(g, PK_F_OWN_CERTS),
+		 IN(g, PK_F_OWN_PRIVATE));
 	rows(d, "unpaired", sql);
 	snprintf(sql, sizeof(sql),
 		 "SELECT e.folder, e.name, 'also held as ' || (SELECT min(o.name) FROM entry o"
@@ -93,7 +97,8 @@ static void store_findings(struct doctor *d)
 		 " o.died IS NULL AND o.folder = e.folder AND p.thumb = b.thumb AND o.name < "
 		 "e.name)"
 		 " ORDER BY e.folder, e.name",
-		 PK_KIND_CERT, PK_F_OWN_CERTS, PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS);
+		 PK_KIND_CERT, IN(g, PK_F_OWN_CERTS), IN(g, PK_F_TRUSTED_CERTS),
+		 IN(g, PK_F_ISSUERS_CERTS));
 	rows(d, "duplicate", sql);
 }
 
@@ -105,7 +110,7 @@ static int item_findings(void *ctx, const struct pk_item *it)
 	char path[600];
 	int64_t now = (int64_t)time(NULL);
 
-	if (it->folder == PK_F_REJECTED)
+	if (pk_folder_role(it->folder) == PK_F_REJECTED)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", pk_folder_info(it->folder)->path, it->name);
 	if (x->kind == PK_KIND_CERT && x->not_after && x->not_after < now)
@@ -123,25 +128,35 @@ static int item_findings(void *ctx, const struct pk_item *it)
 	return 0;
 }
 
-/* rejected/ near its cap, the file's mode, the audit log's size. */
-static void file_findings(struct doctor *d, const char *db)
+/* Group g's rejected folder near its cap. */
+static void rejected_findings(struct doctor *d, enum pk_group g, int64_t cap)
 {
 	char sql[128];
-	int64_t cap =
-		pk_query_int(d->s, "SELECT value FROM setting WHERE key = 'max_rejected'");
-	int64_t n, audit = pk_query_int(d->s, "SELECT count(*) FROM audit");
-	struct stat sb;
+	int64_t n;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT count(*) FROM entry WHERE folder = %d AND died IS NULL",
-		 PK_F_REJECTED);
+		 IN(g, PK_F_REJECTED));
 	n = pk_query_int(d->s, sql);
-	if (cap <= 0)
-		cap = d->s->limits.max_rejected;
 	if (cap > 0 && n * 10 >= cap * 9)
-		find(d, "rejected-full", "rejected",
+		find(d, "rejected-full", pk_folder_info(IN(g, PK_F_REJECTED))->path,
 		     "%lld of %lld entries: the oldest are evicted as new clients are refused",
 		     (long long)n, (long long)cap);
+}
+
+/* The rejected folders near their cap, the file's mode, the audit log's
+ * size. */
+static void file_findings(struct doctor *d, const char *db)
+{
+	int64_t cap =
+		pk_query_int(d->s, "SELECT value FROM setting WHERE key = 'max_rejected'");
+	int64_t audit = pk_query_int(d->s, "SELECT count(*) FROM audit");
+	struct stat sb;
+
+	if (cap <= 0)
+		cap = d->s->limits.max_rejected;
+	for (int g = 0; g < PK_G_COUNT; g++)
+		rejected_findings(d, g, cap);
 	if (db && stat(db, &sb) == 0 && (sb.st_mode & 077))
 		find(d, "store-mode", db, "mode %04o: the store holds private keys; chmod 600",
 		     (unsigned)(sb.st_mode & 07777));
@@ -157,7 +172,8 @@ enum pk_err pk_doctor(struct pk_store *s, const char *db, pk_violation_fn fn, vo
 	enum pk_err e;
 
 	pthread_mutex_lock(&s->lock);
-	store_findings(&d);
+	for (int g = 0; g < PK_G_COUNT; g++)
+		store_findings(&d, g);
 	file_findings(&d, db);
 	pthread_mutex_unlock(&s->lock);
 	e = pk_inventory(s, 0, item_findings, &d);

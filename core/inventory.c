@@ -25,7 +25,7 @@ static int row_item(sqlite3_stmt *q, struct pk_item *it)
 	return it->d.kind != PK_KIND_NONE && it->d.kind != PK_KIND_EMPTY;
 }
 
-enum pk_err pk_inventory(struct pk_store *s, unsigned mask, pk_item_fn fn, void *ctx)
+enum pk_err pk_inventory(struct pk_store *s, uint64_t mask, pk_item_fn fn, void *ctx)
 {
 	sqlite3_stmt *q = NULL;
 	struct pk_item it;
@@ -36,7 +36,7 @@ enum pk_err pk_inventory(struct pk_store *s, unsigned mask, pk_item_fn fn, void 
 				ITEM_COLUMNS " WHERE e.died IS NULL ORDER BY e.folder, e.name",
 				-1, &q, NULL);
 	while (q && !stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
-		if ((!mask || (mask & (1u << sqlite3_column_int(q, 0)))) && row_item(q, &it))
+		if ((!mask || (mask & (1ull << sqlite3_column_int(q, 0)))) && row_item(q, &it))
 			stop = fn(ctx, &it);
 	if (rc == SQLITE_ROW)
 		rc = SQLITE_DONE;
@@ -186,7 +186,11 @@ enum pk_err pk_inventory_pair(struct pk_store *s, enum pk_folder f, const char *
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 3, f == PK_F_OWN_CERTS ? PK_F_OWN_PRIVATE : PK_F_OWN_CERTS);
+		sqlite3_bind_int(q, 3,
+				 pk_folder_in_group(pk_folder_group(f),
+						    pk_folder_role(f) == PK_F_OWN_CERTS
+							    ? PK_F_OWN_PRIVATE
+							    : PK_F_OWN_CERTS));
 		rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW)
 			snprintf(pair, size, "%s", sqlite3_column_text(q, 0)), e = PK_OK;

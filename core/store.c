@@ -76,21 +76,59 @@ int64_t pk_query_int(struct pk_store *s, const char *sql)
 	return v;
 }
 
+/* The fixed folders' rows that are missing (all in a new database; the
+ * certificate groups' in one made before them, where each snapshot gets
+ * them as empty folders of its time). */
+static int add_folder_rows(struct pk_store *s)
+{
+	char sql[256];
+	int64_t now = pk_now_ns();
+	int rc = SQLITE_OK;
+
+	for (int f = 0; rc == SQLITE_OK && f < PK_F_COUNT; f++) {
+		snprintf(sql, sizeof(sql),
+			 "INSERT OR IGNORE INTO dir VALUES(%d, %u, %u, %u, %lld, %lld);"
+			 "INSERT OR IGNORE INTO snapshot_dir SELECT name, %d, %u, %u, %u,"
+			 " time, time FROM snapshot",
+			 f, pk_folder_info(f)->dir_mode, (unsigned)getuid(), (unsigned)getgid(),
+			 (long long)now, (long long)now, f, pk_folder_info(f)->dir_mode,
+			 (unsigned)getuid(), (unsigned)getgid());
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* Add the folder rows a store made by an older pkifs lacks, in one
+ * transaction. */
+static enum pk_err upgrade_folders(struct pk_store *s, struct pk_status *st)
+{
+	int rc;
+
+	if (pk_query_int(s, "SELECT count(*) FROM dir") >= PK_F_COUNT)
+		return PK_OK;
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = add_folder_rows(s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		enum pk_err e = pk_sql_fail(s, rc, st);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return e;
+	}
+	return PK_OK;
+}
+
 /* Create the schema and the fixed folders' rows in a new database. */
 static enum pk_err create_schema(struct pk_store *s, struct pk_status *st)
 {
 	char sql[160];
-	int64_t now = pk_now_ns();
 	int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
-	for (int f = 0; rc == SQLITE_OK && f < PK_F_COUNT; f++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO dir VALUES(%d, %u, %u, %u, %lld, %lld)",
-			 f, pk_folder_info(f)->dir_mode, (unsigned)getuid(), (unsigned)getgid(),
-			 (long long)now, (long long)now);
-		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	}
+	if (rc == SQLITE_OK)
+		rc = add_folder_rows(s);
 	if (rc == SQLITE_OK) {
 		snprintf(sql, sizeof(sql),
 			 "PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT",
@@ -134,6 +172,7 @@ static enum pk_err check_schema(struct pk_store *s, int create, int readonly,
 	int64_t tables = pk_query_int(s, "SELECT count(*) FROM sqlite_master");
 	int64_t app = pk_query_int(s, "PRAGMA application_id");
 	int64_t ver = pk_query_int(s, "PRAGMA user_version");
+	enum pk_err e;
 
 	if (tables < 0)
 		return pk_fail(st, PK_E_SCHEMA, "not a pkifs database (%s)",
@@ -146,9 +185,10 @@ static enum pk_err check_schema(struct pk_store *s, int create, int readonly,
 		return pk_fail(st, PK_E_SCHEMA,
 			       "database schema %lld is newer than this pkifs (%d)",
 			       (long long)ver, PK_SCHEMA_VERSION);
-	if (ver < PK_SCHEMA_VERSION && !readonly)
-		return upgrade_schema(s, st);
-	return PK_OK;
+	if (readonly)
+		return PK_OK;
+	e = ver < PK_SCHEMA_VERSION ? upgrade_schema(s, st) : PK_OK;
+	return e == PK_OK ? upgrade_folders(s, st) : e;
 }
 
 /* Create a missing database file with mode 0600 before SQLite opens it. */

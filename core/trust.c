@@ -73,18 +73,22 @@ static enum pk_err commit_ok(struct op *op, const char *what, enum pk_folder f,
 	return pk_audit_commit(op->s, &r, op->st);
 }
 
-/* A CRL must verify with a CA certificate in trusted/certs or issuers/certs. */
-static enum pk_err check_crl(struct op *op, const void *crl, size_t len)
+/* A CRL of folder f must verify with a CA certificate in the trusted/certs
+ * or issuers/certs of f's certificate group. */
+static enum pk_err check_crl(struct op *op, enum pk_folder f, const void *crl, size_t len)
 {
 	sqlite3_stmt *q = pk_stmt(op->s, Q_CA_BY_HASH);
+	enum pk_group g = pk_folder_group(f);
+	enum pk_folder tc = pk_folder_in_group(g, PK_F_TRUSTED_CERTS);
+	enum pk_folder ic = pk_folder_in_group(g, PK_F_ISSUERS_CERTS);
 	enum pk_err e = PK_E_NO_ISSUER;
 	struct pk_status why = {0};
 
 	if (!q)
 		return pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
 	sqlite3_bind_int64(q, 1, op->obj.issuer_hash);
-	sqlite3_bind_int(q, 2, PK_F_TRUSTED_CERTS);
-	sqlite3_bind_int(q, 3, PK_F_ISSUERS_CERTS);
+	sqlite3_bind_int(q, 2, tc);
+	sqlite3_bind_int(q, 3, ic);
 	while (e != PK_OK && sqlite3_step(q) == SQLITE_ROW) {
 		e = pk_crl_verify(crl, len, sqlite3_column_blob(q, 0),
 				  (size_t)sqlite3_column_bytes(q, 0), &why);
@@ -95,10 +99,9 @@ static enum pk_err check_crl(struct op *op, const void *crl, size_t len)
 	}
 	sqlite3_reset(q);
 	if (e == PK_E_NO_ISSUER)
-		return pk_fail(op->st, e,
-			       "no CA certificate for CRL issuer %s in trusted/certs "
-			       "or issuers/certs",
-			       op->obj.issuer);
+		return pk_fail(op->st, e, "no CA certificate for CRL issuer %s in %s or %s",
+			       op->obj.issuer, pk_folder_info(tc)->path,
+			       pk_folder_info(ic)->path);
 	if (e != PK_OK)
 		return pk_fail(op->st, PK_E_BAD_SIG, "CRL of %s: %s", op->obj.issuer,
 			       why.reason);
@@ -122,14 +125,17 @@ static enum pk_err note_duplicate(struct op *op, enum pk_folder f, const char *n
 	return PK_OK;
 }
 
-/* Note which own certificate a key pairs with, or the reverse. */
+/* Note which own certificate a key pairs with, or the reverse (within the
+ * group). */
 static void note_pairing(struct op *op, enum pk_folder f)
 {
-	enum pk_folder other = f == PK_F_OWN_PRIVATE ? PK_F_OWN_CERTS : PK_F_OWN_PRIVATE;
+	enum pk_folder r = pk_folder_role(f);
+	enum pk_folder other = pk_folder_in_group(
+		pk_folder_group(f), r == PK_F_OWN_PRIVATE ? PK_F_OWN_CERTS : PK_F_OWN_PRIVATE);
 	char name[256];
 
-	if ((f != PK_F_OWN_PRIVATE && f != PK_F_OWN_CERTS) || !op->obj.has_pubkey) {
-		if (f == PK_F_OWN_PRIVATE && op->obj.encrypted)
+	if ((r != PK_F_OWN_PRIVATE && r != PK_F_OWN_CERTS) || !op->obj.has_pubkey) {
+		if (r == PK_F_OWN_PRIVATE && op->obj.encrypted)
 			snprintf(op->note, sizeof(op->note),
 				 "encrypted key: pairing not checked");
 		return;
@@ -137,7 +143,7 @@ static void note_pairing(struct op *op, enum pk_folder f)
 	if (pubkey_holder(op->s, other, op->obj.pubkey_sha256, name, sizeof(name)) == PK_OK)
 		snprintf(op->note, sizeof(op->note), "paired with %s/%s",
 			 pk_folder_info(other)->path, name);
-	else if (f == PK_F_OWN_PRIVATE)
+	else if (r == PK_F_OWN_PRIVATE)
 		snprintf(op->note, sizeof(op->note),
 			 "no own certificate with this public key yet");
 }
@@ -152,7 +158,7 @@ static enum pk_err check_content(struct op *op, enum pk_folder f, const char *na
 	if (e != PK_OK || op->obj.kind == PK_KIND_EMPTY)
 		return e;
 	if (content == PK_C_CRL)
-		return check_crl(op, data, len);
+		return check_crl(op, f, data, len);
 	if (content == PK_C_CERT || content == PK_C_CA_CERT)
 		e = note_duplicate(op, f, name);
 	if (e == PK_OK && !op->note[0])
@@ -160,17 +166,18 @@ static enum pk_err check_content(struct op *op, enum pk_folder f, const char *na
 	return e;
 }
 
-/* rejected/: drop other names holding this certificate (a refresh). */
-static enum pk_err refresh_rejected(struct op *op, const char *name)
+/* A rejected folder f: drop other names holding this certificate (a
+ * refresh). */
+static enum pk_err refresh_rejected(struct op *op, enum pk_folder f, const char *name)
 {
 	char other[256];
 	enum pk_err e;
 
-	while ((e = thumb_holder(op->s, PK_F_REJECTED, op->obj.thumb, name, other,
-				 sizeof(other))) == PK_OK) {
-		e = entry_kill(op->s, PK_F_REJECTED, other);
+	while ((e = thumb_holder(op->s, f, op->obj.thumb, name, other, sizeof(other))) ==
+	       PK_OK) {
+		e = entry_kill(op->s, f, other);
 		if (e == PK_OK)
-			e = entry_forget(op->s, PK_F_REJECTED, other);
+			e = entry_forget(op->s, f, other);
 		if (e != PK_OK)
 			return e;
 		snprintf(op->note, sizeof(op->note), "refreshed; was %s", other);
@@ -178,23 +185,22 @@ static enum pk_err refresh_rejected(struct op *op, const char *name)
 	return e == PK_E_NOENT ? PK_OK : e;
 }
 
-/* rejected/: evict the oldest entries beyond the cap, each audited. */
-static enum pk_err cap_rejected(struct op *op)
+/* A rejected folder f (each group has one, each with the cap): evict the
+ * oldest entries beyond the cap, each audited. */
+static enum pk_err cap_rejected(struct op *op, enum pk_folder f)
 {
-	char oldest[256];
+	char oldest[256], why[64];
 	enum pk_err e = PK_OK;
 
-	while (e == PK_OK &&
-	       entry_count(op->s, PK_F_REJECTED) > (int64_t)op->s->limits.max_rejected) {
-		struct pk_audit_rec r = {"evict",   PK_F_REJECTED, oldest,
-					 PK_F_NONE, NULL,	   NULL,
-					 op->c,	    PK_OK,	   "rejected/ is over its cap",
-					 0};
-		e = entry_oldest(op->s, PK_F_REJECTED, oldest, sizeof(oldest));
+	snprintf(why, sizeof(why), "%s/ is over its cap", pk_folder_info(f)->path);
+	while (e == PK_OK && entry_count(op->s, f) > (int64_t)op->s->limits.max_rejected) {
+		struct pk_audit_rec r = {"evict", f,	 oldest, PK_F_NONE, NULL,
+					 NULL,	  op->c, PK_OK,	 why,	    0};
+		e = entry_oldest(op->s, f, oldest, sizeof(oldest));
 		if (e == PK_OK)
-			e = entry_kill(op->s, PK_F_REJECTED, oldest);
+			e = entry_kill(op->s, f, oldest);
 		if (e == PK_OK)
-			e = entry_forget(op->s, PK_F_REJECTED, oldest);
+			e = entry_forget(op->s, f, oldest);
 		if (e == PK_OK)
 			e = pk_audit_append(op->s, &r);
 	}
@@ -217,14 +223,14 @@ static enum pk_err place(struct op *op, enum pk_folder f, const char *name,
 	else if (e == PK_E_NOENT)
 		e = PK_OK;
 	if (e == PK_OK && rejected && op->obj.kind == PK_KIND_CERT)
-		e = refresh_rejected(op, name);
+		e = refresh_rejected(op, f, name);
 	if (!row->attr.ino)
 		row->attr.ino = old.attr.ino ? old.attr.ino : op->s->next_ino++;
 	row->attr.mode = pk_folder_entry_mode(f, row->attr.mode);
 	if (e == PK_OK)
 		e = entry_insert(op->s, f, name, row);
 	if (e == PK_OK && rejected)
-		e = cap_rejected(op);
+		e = cap_rejected(op, f);
 	if (e == PK_OK)
 		e = dir_touch(op->s, f);
 	if (e != PK_OK && op->st->err == PK_OK)
@@ -377,9 +383,11 @@ enum pk_err pk_trust_put_pair(struct pk_store *s, const struct pk_caller *c,
 /* The audit name of a move: trust, distrust, or a plain rename. */
 static const char *move_name(enum pk_folder f1, enum pk_folder f2)
 {
-	if (f1 == PK_F_REJECTED && f2 != PK_F_REJECTED)
+	int r1 = pk_folder_role(f1) == PK_F_REJECTED, r2 = pk_folder_role(f2) == PK_F_REJECTED;
+
+	if (r1 && !r2)
 		return "trust";
-	if (f2 == PK_F_REJECTED && f1 != PK_F_REJECTED)
+	if (r2 && !r1)
 		return "distrust";
 	return "rename";
 }

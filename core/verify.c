@@ -123,21 +123,25 @@ static void add_certs(struct vctx *v, int trusted, const void *data, size_t len)
 	ERR_clear_error();
 }
 
-/* Load the live certificates and CRLs of trusted/ and issuers/. */
+/* Load the live certificates and CRLs of the group's trusted/ and issuers/. */
 static enum pk_err load_store(struct pk_store *s, struct vctx *v)
 {
 	char sql[256];
 	sqlite3_stmt *q = NULL;
+	enum pk_group g = v->o->group;
 	int rc;
 
 	snprintf(sql, sizeof(sql),
 		 "SELECT e.folder, b.data FROM entry e JOIN blob b ON b.id = e.blob"
 		 " WHERE e.died IS NULL AND e.folder IN (%d, %d, %d, %d)",
-		 PK_F_TRUSTED_CERTS, PK_F_ISSUERS_CERTS, PK_F_TRUSTED_CRL, PK_F_ISSUERS_CRL);
+		 pk_folder_in_group(g, PK_F_TRUSTED_CERTS),
+		 pk_folder_in_group(g, PK_F_ISSUERS_CERTS),
+		 pk_folder_in_group(g, PK_F_TRUSTED_CRL),
+		 pk_folder_in_group(g, PK_F_ISSUERS_CRL));
 	pthread_mutex_lock(&s->lock);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
 	while (q && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int f = sqlite3_column_int(q, 0);
+		enum pk_folder f = pk_folder_role(sqlite3_column_int(q, 0));
 		const void *data = sqlite3_column_blob(q, 1);
 		size_t len = (size_t)sqlite3_column_bytes(q, 1);
 		if (!len)

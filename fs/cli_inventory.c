@@ -19,12 +19,14 @@
 #include "pkifs/verify.h"
 
 static const char usage_list[] =
-	"usage: pkifs list [--db FILE | MOUNT] [FOLDER...] [--json]\n"
+	"usage: pkifs list [--db FILE | MOUNT] [FOLDER...] [--group app|user|https] [--json]\n"
 	"\n"
 	"One row per certificate, CRL and key: path, kind (CA, leaf, self-signed,\n"
 	"CRL, key), subject CN, issuer CN, not-after (CRL: next update), days left,\n"
 	"SHA-1 thumbprint, OPC UA applicationUri, key type and size. FOLDER is a\n"
-	"folder of the tree (own, trusted, trusted/certs, issuers/crl, rejected...).\n"
+	"folder of the tree in any spelling (own, trusted/certs, issuer/crl,\n"
+	"UserTokenCerts/trusted, trustedUser...); --group keeps the folders of one\n"
+	"certificate group: app (the root's tree), user (user tokens), https.\n"
 	"--json prints an array of objects (fields in the README).\n";
 
 static const char usage_show[] =
@@ -45,27 +47,40 @@ static const char usage_expiring[] =
 	"passed or falls within it. Exit 1 if there are any, 0 if none, 2 when the\n"
 	"store cannot be read: fit for cron, systemd timers and monitoring.\n";
 
-/* A folder of the tree by its path as the user wrote it ("issuer/" too):
- * the bits of the folders it is or holds. */
-static unsigned folder_mask(const char *arg)
+/* Is folder f top or inside it? */
+static int within(enum pk_folder f, enum pk_folder top)
 {
-	char want[256];
-	size_t n;
-	unsigned mask = 0;
+	for (; f != PK_F_NONE; f = pk_folder_info(f)->parent)
+		if (f == top)
+			return 1;
+	return 0;
+}
 
-	snprintf(want, sizeof(want), "%s", arg);
-	n = strlen(want);
-	while (n && want[n - 1] == '/')
-		want[--n] = 0;
-	if (!strncmp(want, "issuer", 6) && want[6] != 's')
-		memmove(want + 7, want + 6, n - 5), want[6] = 's', n++;
-	if (!strcmp(want, "rejected/certs"))
-		want[8] = 0, n = 8;
-	for (int f = 0; f < PK_F_COUNT; f++) {
-		const char *p = pk_folder_info(f)->path;
-		if (!strcmp(p, want) || (!strncmp(p, want, n) && p[n] == '/'))
-			mask |= 1u << f;
-	}
+/* A folder of the tree by its path as the user wrote it, in any spelling
+ * ("issuer/", "trustedUser", "ApplCerts/own"): the bits of the folders it
+ * is or holds; the root is only itself (the files kept there). */
+static uint64_t folder_mask(const char *arg)
+{
+	enum pk_folder top;
+	const char *name;
+	uint64_t mask = 0;
+
+	if (pk_folder_resolve(arg, &top, &name) != 0 || *name)
+		return 0;
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (top == PK_F_ROOT ? f == PK_F_ROOT : within(f, top))
+			mask |= 1ull << f;
+	return mask;
+}
+
+/* The folders of group g (every folder for PK_G_ALL). */
+static uint64_t group_mask(int g)
+{
+	uint64_t mask = 0;
+
+	for (int f = 0; f < PK_F_COUNT; f++)
+		if (g == PK_G_ALL || pk_folder_group(f) == (enum pk_group)g)
+			mask |= 1ull << f;
 	return mask;
 }
 
@@ -259,7 +274,7 @@ static void print_table(struct table *t)
 }
 
 /* Walk the items of mask into t; 0, or 2 when the store could not be read. */
-static int walk(const char *db, unsigned mask, struct table *t)
+static int walk(const char *db, uint64_t mask, struct table *t)
 {
 	struct pk_store *s = cli_open_ro(db);
 	enum pk_err e;
@@ -283,18 +298,25 @@ int cmd_list(int argc, char **argv)
 {
 	struct cli_args a;
 	struct table t = {.within = -1, .first = 1};
-	unsigned mask = 0;
+	uint64_t mask = 0;
 	int rc = cli_parse(argc, argv, usage_list, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	for (int i = 0; i < a.n_rest; i++) {
-		unsigned m = folder_mask(a.rest[i]);
+		uint64_t m = folder_mask(a.rest[i]);
 		if (!m)
 			return fprintf(stderr, "pkifs: no folder %s in the tree\n", a.rest[i]),
 			       2;
 		mask |= m;
 	}
+	if (!mask)
+		mask = group_mask(PK_G_ALL);
+	mask &= group_mask(a.group);
+	if (!mask)
+		return fprintf(stderr, "pkifs: those folders are not in group %s\n",
+			       pk_group_name((enum pk_group)a.group)),
+		       2;
 	t.json = a.json;
 	return walk(a.db, mask, &t);
 }
@@ -303,7 +325,7 @@ int cmd_expiring(int argc, char **argv)
 {
 	struct cli_args a;
 	struct table t = {.first = 1};
-	unsigned mask = 0;
+	uint64_t mask = 0;
 	int rc = cli_parse(argc, argv, usage_expiring, &a);
 
 	if (rc)
@@ -311,8 +333,8 @@ int cmd_expiring(int argc, char **argv)
 	if (a.n_rest)
 		return fprintf(stderr, "%s", usage_expiring), 2;
 	for (int f = 0; f < PK_F_COUNT; f++)
-		if (f != PK_F_REJECTED && f != PK_F_OWN_PRIVATE)
-			mask |= 1u << f;
+		if (pk_folder_role(f) != PK_F_REJECTED && pk_folder_role(f) != PK_F_OWN_PRIVATE)
+			mask |= 1ull << f;
 	t.json = a.json;
 	t.within = a.within;
 	rc = walk(a.db, mask, &t);
@@ -329,26 +351,11 @@ static int is_thumb(const char *text)
 	return !text[n] && (n == 40 || n == 64);
 }
 
-/* Split "issuer/certs/x.der" (relative to the tree) into folder and name;
- * want (4096 bytes) keeps the name. 0, or -1 when it names no file. */
-static int split_path(const char *rel, char *want, enum pk_folder *f, const char **name)
+/* Split "issuer/certs/x.der" (relative to the tree, any spelling) into
+ * folder and name: 0, or -1 when it names no file. */
+static int split_path(const char *rel, enum pk_folder *f, const char **name)
 {
-	size_t best = 0;
-
-	snprintf(want, 4096, "%s", rel);
-	if (!strncmp(want, "issuer/", 7))
-		memmove(want + 7, want + 6, strlen(want + 6) + 1), want[6] = 's';
-	if (!strncmp(want, "rejected/certs/", 15))
-		memmove(want + 9, want + 15, strlen(want + 15) + 1);
-	*f = PK_F_ROOT;
-	for (int i = 1; i < PK_F_COUNT; i++) {
-		const char *p = pk_folder_info(i)->path;
-		size_t n = strlen(p);
-		if (n > best && !strncmp(want, p, n) && want[n] == '/')
-			best = n, *f = (enum pk_folder)i;
-	}
-	*name = want + (best ? best + 1 : 0);
-	return **name && !strchr(*name, '/') ? 0 : -1;
+	return pk_folder_resolve(rel, f, name) == 0 && **name ? 0 : -1;
 }
 
 /* One "held in" line: live, or in a snapshot. */
@@ -439,7 +446,6 @@ static void print_details(const struct pk_item *it)
 static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_item *it,
 		     char *buf)
 {
-	char want[4096];
 	const char *arg = a->rest[0], *name;
 
 	enum pk_folder f;
@@ -448,7 +454,7 @@ static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_ite
 	if (is_thumb(arg)) {
 		e = pk_inventory_find(s, arg, it, buf, 256);
 	} else {
-		if (split_path(arg, want, &f, &name) != 0)
+		if (split_path(arg, &f, &name) != 0)
 			return fprintf(stderr, "pkifs: %s names no file of the tree\n",
 				       a->rest[0]),
 			       1;
@@ -464,7 +470,7 @@ static int find_item(struct pk_store *s, const struct cli_args *a, struct pk_ite
  * as `pkifs verify` finds them. */
 static void print_validation(struct pk_store *s, const struct pk_item *it)
 {
-	struct pk_verify_opts o = {PK_AS_ANY, 0};
+	struct pk_verify_opts o = {PK_AS_ANY, 0, pk_folder_group(it->folder)};
 	struct pk_verify_result r = {0};
 	struct pk_status st = {0};
 	struct pk_attr a;

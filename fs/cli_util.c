@@ -240,6 +240,7 @@ int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->within = 30 * 86400;
+	a->group = PK_G_ALL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return printf("%s", usage), 1;
@@ -257,6 +258,13 @@ int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
 				return fprintf(stderr, "pkifs: --as client or server\n%s",
 					       usage),
 				       2;
+		} else if (!strcmp(argv[i], "--group") && i + 1 < argc) {
+			a->group = pk_group_parse(argv[++i]);
+			if (a->group < 0)
+				return fprintf(stderr, "pkifs: --group app, user or https\n%s",
+					       usage),
+				       2;
+			a->verify.group = (enum pk_group)a->group;
 		} else if (!strcmp(argv[i], "--within") && i + 1 < argc) {
 			if (cli_duration(argv[++i], &a->within))
 				return fprintf(stderr, "pkifs: bad duration %s\n%s", argv[i],

@@ -25,7 +25,8 @@ struct cli_args {
 	const char *orig[8];
 	int n_rest, json;
 	int64_t within;		      /* expiring --within, seconds (30d) */
-	struct pk_verify_opts verify; /* verify --as, --allow-unknown-revocation */
+	struct pk_verify_opts verify; /* verify --as, --allow-unknown-revocation, --group */
+	int group;		      /* --group app|user|https; PK_G_ALL when not given */
 };
 
 /* Parse the arguments into a: 0, 1 when --help was shown, 2 on a usage

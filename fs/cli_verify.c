@@ -12,7 +12,7 @@
 
 static const char usage_verify[] =
 	"usage: pkifs verify CERT [--db FILE | MOUNT] [--as client|server]\n"
-	"                    [--allow-unknown-revocation] [--json]\n"
+	"                    [--allow-unknown-revocation] [--group app|user|https] [--json]\n"
 	"\n"
 	"Would a stack using this store accept CERT (DER or PEM, optionally with\n"
 	"its chain)? The validation steps of OPC UA Part 4, one line each:\n"
@@ -22,7 +22,9 @@ static const char usage_verify[] =
 	"--allow-unknown-revocation), CA rules, key usage (--as: clientAuth or\n"
 	"serverAuth), policy (no SHA-1, no RSA under 2048 bits) and trust list (it\n"
 	"or a CA of its chain in trusted/). Exit 0 accepted, 1 rejected, 2 when\n"
-	"CERT or the store cannot be read.\n";
+	"CERT or the store cannot be read. --group: against the trust lists of the\n"
+	"user-token (UserTokenCerts/) or https (HttpCerts/) group instead of the\n"
+	"application group's.\n";
 
 /* The verdicts, a line each, or as JSON. */
 static void print_verdicts(const struct pk_verify_result *r, int json)

@@ -63,7 +63,7 @@ static int take(struct inval *iv, struct item **list, uint64_t *upto)
  * drop the cached attributes and pages of the entry the name holds now. */
 static void send_name(struct inval *iv, enum pk_folder f, const char *name)
 {
-	uint64_t dirs[2];
+	uint64_t dirs[4];
 	struct pk_attr a;
 	int n = path_dir_inos(f, dirs);
 
@@ -76,7 +76,7 @@ static void send_name(struct inval *iv, enum pk_folder f, const char *name)
 /* A folder's attributes (its mtime) under every spelling. */
 static void send_folder(struct inval *iv, enum pk_folder f)
 {
-	uint64_t dirs[2];
+	uint64_t dirs[4];
 	int n = path_dir_inos(f, dirs);
 
 	for (int i = 0; i < n; i++)
@@ -205,7 +205,7 @@ void inval_wait(struct inval *iv)
  * CApath view's names are kept briefly, ll.c). */
 static void push_views(struct inval *iv, enum pk_folder f)
 {
-	if (f < 0 || f >= PK_F_COUNT || pk_folder_info(f)->view == PK_V_NONE)
+	if (!pk_folder_feeds_views(f))
 		return;
 	if (path_cafile)
 		push(iv, PK_F_NONE, NULL, PATH_CAFILE_INO);

@@ -68,8 +68,10 @@ static const char usage_mount[] =
 	"  -o retention=DUR    history kept for snapshots --at (default 30d)\n"
 	"  -o autosnapshot=DUR take snapshot auto-<time> every DUR (s/m/h/d; off)\n"
 	"  -o autosnapshot_keep=N  automatic snapshots kept (default 24)\n"
-	"  -o layout=node-opcua|part12|both  spelling listings show: issuers/ and\n"
-	"                      rejected/ (default), issuer/ and rejected/certs/, or both\n"
+	"  -o layout=node-opcua|part12|both|open62541|uanet  spelling listings show:\n"
+	"                      issuers/ and rejected/ (default), issuer/ and\n"
+	"                      rejected/certs/, both, ApplCerts/ beside UserTokenCerts/\n"
+	"                      and HttpCerts/, or trustedUser/ issuerUser/ ...\n"
 	"  other -o options go to FUSE (allow_other is on when run as root)\n";
 
 static const char usage_umount[] =

@@ -105,7 +105,8 @@ static const char *group(struct mount_opts *o, const char *v)
 static const char *view_name(const char **slot, const char *v)
 {
 	if (!*v || strchr(v, '/') || strcmp(v, path_snapshot_dir) == 0 ||
-	    pk_folder_child(PK_F_ROOT, v) != PK_F_NONE || strcmp(v, "issuer") == 0)
+	    pk_folder_child(PK_F_ROOT, v) != PK_F_NONE ||
+	    pk_folder_alias(PK_F_ROOT, v) != PK_F_NONE)
 		return "not a usable name";
 	*slot = strcmp(v, "off") == 0 ? NULL : strdup(v);
 	return NULL;
@@ -172,7 +173,9 @@ static const char *set_opt(struct mount_opts *o, enum opt_key k, const char *v)
 	case K_CAFILE:
 		return view_name(&path_cafile, v);
 	case K_LAYOUT:
-		return path_layout_parse(v) == 0 ? NULL : "node-opcua, part12 or both";
+		return path_layout_parse(v) == 0
+			       ? NULL
+			       : "node-opcua, part12, both, open62541 or uanet";
 	default:
 		return limit(o, k, v);
 	}

@@ -183,8 +183,7 @@ int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 		return name_attr(n.folder, n.name, st);
 	if (pk_store_dir_attr(fs_store(), n.folder, &a) != PK_OK)
 		return -EIO;
-	if (n.via_alias)
-		a.ino = PATH_ALIAS_INO(a.ino);
+	a.ino = PATH_SPELL_INO(a.ino, n.via);
 	fs_stat(st, &a, 1);
 	return 0;
 }
@@ -285,23 +284,21 @@ static int fill_names(struct dir_fill *d, enum pk_folder f)
 }
 
 /* ".", "..", and the fixed child folders of f. */
-static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via_alias)
+static void fill_folders(struct dir_fill *fc, enum pk_folder f, int via)
 {
 	struct dir_child kids[PK_F_COUNT + 2];
-	int n = path_children(f, via_alias, kids);
+	int n = path_children(f, via, kids);
 	struct pk_attr a;
 	struct stat st;
 
 	pk_store_dir_attr(fs_store(), f, &a);
-	if (via_alias)
-		a.ino = PATH_ALIAS_INO(a.ino);
+	a.ino = PATH_SPELL_INO(a.ino, via);
 	fs_stat(&st, &a, 1);
 	dir_fill_dots(fc, &st, 0,
 		      PK_FOLDER_INO(f == PK_F_ROOT ? f : pk_folder_info(f)->parent));
 	for (int i = 0; i < n; i++) {
 		pk_store_dir_attr(fs_store(), kids[i].folder, &a);
-		if (kids[i].alias)
-			a.ino = PATH_ALIAS_INO(a.ino);
+		a.ino = PATH_SPELL_INO(a.ino, kids[i].via);
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(fc, kids[i].name, &st, 1);
 	}
@@ -364,10 +361,10 @@ int fs_readdir(const char *path, void *buf, dir_filler fill, off_t off,
 		return ro_readdir(&n, &d);
 	if (n.type != NODE_DIR)
 		return lockdir_list(&n, &d);
-	fill_folders(&d, n.folder, n.via_alias);
-	if (n.folder == PK_F_ROOT)
+	fill_folders(&d, n.folder, n.via);
+	if (n.folder == PK_F_ROOT && n.via == 0)
 		fill_extras(&d);
-	return path_lists_names(n.folder, n.via_alias) ? fill_names(&d, n.folder) : 0;
+	return path_lists_names(n.folder, n.via) ? fill_names(&d, n.folder) : 0;
 }
 
 int fs_statfs(const char *path, struct statvfs *sv)

@@ -2,49 +2,21 @@
  * path.c: path resolution for the mount (see path.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "path.h"
 #include "pkifs/audit.h"
 
-/* Aliases: other spellings of a folder that stacks use. */
-static const struct {
-	enum pk_folder parent;
-	const char *leaf;
-	enum pk_folder target;
-} aliases[] = {
-	{PK_F_ROOT, "issuer", PK_F_ISSUERS},	 /* OPC UA Part 12, UA-.NET */
-	{PK_F_REJECTED, "certs", PK_F_REJECTED}, /* Part 12, UA-.NET, open62541 */
-};
-
-/* The folder under parent named leaf[0..len); aliases only when allowed
- * (an alias is never followed twice: rejected/certs/certs is nothing). */
-static enum pk_folder child_of(enum pk_folder parent, const char *leaf, size_t len,
-			       int *via_alias)
-{
-	char name[32];
-
-	if (len >= sizeof(name))
-		return PK_F_NONE;
-	memcpy(name, leaf, len);
-	name[len] = 0;
-	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (!*via_alias && aliases[i].parent == parent &&
-		    strcmp(aliases[i].leaf, name) == 0) {
-			*via_alias = 1;
-			return aliases[i].target;
-		}
-	return pk_folder_child(parent, name);
-}
-
 enum path_layout path_layout = LAYOUT_NODE_OPCUA;
 
 int path_layout_parse(const char *value)
 {
-	static const char *const names[] = {"node-opcua", "part12", "both"};
+	static const char *const names[] = {"node-opcua", "part12", "both", "open62541",
+					    "uanet"};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
 		if (!strcmp(value, names[i])) {
 			path_layout = (enum path_layout)i;
 			return 0;
@@ -52,21 +24,97 @@ int path_layout_parse(const char *value)
 	return -1;
 }
 
-/* Do listings show the other spellings (issuer/, rejected/certs/)? */
-static int alias_listed(void)
+/* Each folder's spellings, as bits of the via values (0..3) that reach it:
+ * the inode numbers it may have in the kernel. Made once. */
+static uint8_t reachable[PK_F_COUNT];
+static pthread_once_t reach_once = PTHREAD_ONCE_INIT;
+
+/* Every (folder, via) a path reaches from (f, via). */
+static void reach(enum pk_folder f, int via)
 {
-	return path_layout != LAYOUT_NODE_OPCUA;
+	size_t n;
+	const struct pk_folder_alias *al = pk_folder_aliases(&n);
+
+	if (reachable[f] & (1u << via))
+		return;
+	reachable[f] |= 1u << via;
+	for (int c = 0; c < PK_F_COUNT; c++) {
+		const char *leaf = pk_folder_info(c)->leaf;
+		int v = via;
+
+		if (pk_folder_info(c)->parent == f &&
+		    pk_folder_step(f, leaf, strlen(leaf), &v) == c)
+			reach(c, v);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int v = via;
+
+		if (al[i].parent == f &&
+		    pk_folder_step(f, al[i].leaf, strlen(al[i].leaf), &v) == al[i].target)
+			reach(al[i].target, v);
+	}
 }
 
-/* Do listings show fixed folder c under its own name? */
-static int real_listed(enum pk_folder c)
+static void reach_all(void)
 {
-	return path_layout != LAYOUT_PART12 || c != PK_F_ISSUERS;
+	reach(PK_F_ROOT, 0);
 }
 
-int path_lists_names(enum pk_folder f, int via_alias)
+/* Do listings spell issuers/ as issuer/ and rejected/ as rejected/certs/
+ * (Part 12, UA-.NET, open62541)? */
+static int part12(void)
 {
-	return path_layout != LAYOUT_PART12 || f != PK_F_REJECTED || via_alias;
+	return path_layout == LAYOUT_PART12 || path_layout == LAYOUT_OPEN62541 ||
+	       path_layout == LAYOUT_UANET;
+}
+
+/* Has f a Part 12 spelling of c ("issuer" under the root for issuers/,
+ * "certs" under rejected/ for itself)? */
+static int has_part12(enum pk_folder f, enum pk_folder c)
+{
+	size_t n;
+	const struct pk_folder_alias *al = pk_folder_aliases(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (al[i].parent == f && al[i].target == c && al[i].kind == PK_SP_PART12)
+			return 1;
+	return 0;
+}
+
+/* The Part 12 choice, made in each folder: child c of (f, via), reached
+ * with v, is listed under one spelling (or, -o layout=both, under both). */
+static int part12_listed(enum pk_folder f, int via, enum pk_folder c, int v)
+{
+	if ((v & ~via) & PK_SP_PART12)
+		return part12() || path_layout == LAYOUT_BOTH;
+	if (!(via & PK_SP_PART12) && has_part12(f, c))
+		return !part12();
+	return 1;
+}
+
+/* The groups' choice, made at the root: the application group's folders
+ * at the root or under ApplCerts/ (open62541's layout); the other groups'
+ * trust lists under UserTokenCerts/ and HttpCerts/ or as UA-.NET's
+ * trustedUser/ ... (whose layout keeps own/ and rejected/, which UA-.NET
+ * has not, under UserTokenCerts/ and HttpCerts/). */
+static int group_listed(enum pk_folder f, int via, enum pk_folder c, int v)
+{
+	enum pk_folder r = pk_folder_role(c);
+	int uanet = path_layout == LAYOUT_UANET, o62541 = path_layout == LAYOUT_OPEN62541;
+
+	if (f != PK_F_ROOT || (via & PK_SP_GROUP))
+		return !(uanet && !(v & PK_SP_GROUP) && pk_folder_group(c) != PK_G_APP &&
+			 (r == PK_F_TRUSTED || r == PK_F_ISSUERS));
+	if (v & PK_SP_GROUP)
+		return c == PK_F_ROOT ? o62541 : uanet;
+	return pk_folder_group(c) != PK_G_APP || !o62541;
+}
+
+int path_lists_names(enum pk_folder f, int via)
+{
+	if (f == PK_F_ROOT)
+		return via == 0; /* ApplCerts/ holds the application group's folders only */
+	return !(part12() && !(via & PK_SP_PART12) && has_part12(f, f));
 }
 
 const char *path_snapshot_dir = "snapshot";
@@ -84,13 +132,13 @@ static int walk_folders(const char *p, struct node *n)
 {
 	enum pk_folder cur = PK_F_ROOT;
 
-	n->via_alias = 0;
+	n->via = 0;
 	while (*p == '/')
 		p++;
 	while (*p) {
 		const char *end = strchr(p, '/');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		enum pk_folder next = child_of(cur, p, len, &n->via_alias);
+		enum pk_folder next = pk_folder_step(cur, p, len, &n->via);
 
 		if (len > 255)
 			return -ENAMETOOLONG;
@@ -155,7 +203,7 @@ int path_resolve(const char *path, struct node *n)
 
 	if (!path) /* an operation on an open file that was removed */
 		return -ENOENT;
-	n->via_alias = 0;
+	n->via = 0;
 	n->snap[0] = 0;
 	while (*p == '/')
 		p++;
@@ -176,16 +224,35 @@ int path_resolve(const char *path, struct node *n)
 	return walk_folders(p, n);
 }
 
-int path_children(enum pk_folder f, int via_alias, struct dir_child *out)
+/* Child c of (f, via), reached with v, if the layout shows it. */
+static void child(struct dir_child *out, int *n, const char *name, enum pk_folder f, int via,
+		  enum pk_folder c, int v)
 {
+	if (part12_listed(f, via, c, v) && group_listed(f, via, c, v))
+		out[(*n)++] = (struct dir_child){name, c, v};
+}
+
+int path_children(enum pk_folder f, int via, struct dir_child *out)
+{
+	size_t k;
+	const struct pk_folder_alias *al = pk_folder_aliases(&k);
 	int n = 0;
 
-	for (int c = 0; c < PK_F_COUNT; c++)
-		if (pk_folder_info(c)->parent == f && real_listed(c))
-			out[n++] = (struct dir_child){pk_folder_info(c)->leaf, c, via_alias};
-	for (size_t i = 0; !via_alias && i < sizeof(aliases) / sizeof(aliases[0]); i++)
-		if (aliases[i].parent == f && alias_listed())
-			out[n++] = (struct dir_child){aliases[i].leaf, aliases[i].target, 1};
+	for (int c = 0; c < PK_F_COUNT; c++) {
+		const char *leaf = pk_folder_info(c)->leaf;
+		int v = via;
+
+		if (pk_folder_info(c)->parent == f &&
+		    pk_folder_step(f, leaf, strlen(leaf), &v) == c)
+			child(out, &n, leaf, f, via, c, v);
+	}
+	for (size_t i = 0; i < k; i++) {
+		int v = via;
+
+		if (al[i].parent == f &&
+		    pk_folder_step(f, al[i].leaf, strlen(al[i].leaf), &v) == al[i].target)
+			child(out, &n, al[i].leaf, f, via, al[i].target, v);
+	}
 	return n;
 }
 
@@ -223,21 +290,13 @@ int path_name_ok(const char *name, char *why, size_t size)
 	return 0;
 }
 
-/* Is f, or a folder above it, the target of an alias? */
-static int aliased(enum pk_folder f)
+int path_dir_inos(enum pk_folder f, uint64_t out[4])
 {
-	for (; f != PK_F_NONE; f = pk_folder_info(f)->parent)
-		for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
-			if (aliases[i].target == f)
-				return 1;
-	return 0;
-}
+	int n = 0;
 
-int path_dir_inos(enum pk_folder f, uint64_t out[2])
-{
-	out[0] = PK_FOLDER_INO(f);
-	if (!aliased(f))
-		return 1;
-	out[1] = PATH_ALIAS_INO(out[0]);
-	return 2;
+	pthread_once(&reach_once, reach_all);
+	for (int via = 0; via <= PK_SP_ALL; via++)
+		if ((reachable[f] >> via) & 1)
+			out[n++] = PATH_SPELL_INO(PK_FOLDER_INO(f), via);
+	return n;
 }

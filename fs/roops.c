@@ -65,8 +65,7 @@ static int snap_attr(struct node *n, struct pk_attr *a, int *isdir)
 			return -EIO;
 		if (n->folder == PK_F_ROOT)
 			a->mtime_ns = a->ctime_ns = snap.time_ns;
-		if (n->via_alias)
-			a->ino = PATH_ALIAS_INO(a->ino);
+		a->ino = PATH_SPELL_INO(a->ino, n->via);
 	} else {
 		*isdir = 0;
 		if (pk_snapshot_lookup(fs_store(), &snap, n->folder, n->name, a) != PK_OK)
@@ -179,15 +178,15 @@ static int snap_readdir(struct node *n, struct dir_fill *d)
 	if (pk_snapshot_get(fs_store(), n->snap, &snap) != PK_OK)
 		return -ENOENT;
 	dir_fill_dots(d, NULL, PK_FOLDER_INO(PK_F_ROOT), PK_FOLDER_INO(PK_F_ROOT));
-	k = path_children(n->folder, n->via_alias, kids);
+	k = path_children(n->folder, n->via, kids);
 	for (int i = 0; i < k; i++) {
 		if (pk_snapshot_dir_attr(fs_store(), &snap, kids[i].folder, &a) != PK_OK)
 			continue;
-		a.ino = snap_ino(&snap, kids[i].alias ? PATH_ALIAS_INO(a.ino) : a.ino);
+		a.ino = snap_ino(&snap, PATH_SPELL_INO(a.ino, kids[i].via));
 		fs_stat(&st, &a, 1);
 		dir_fill_emit(d, kids[i].name, &st, 1);
 	}
-	if (!d->full && path_lists_names(n->folder, n->via_alias) &&
+	if (!d->full && path_lists_names(n->folder, n->via) &&
 	    pk_snapshot_entries_after(fs_store(), &snap, n->folder, dir_fill_resume(d), fill_attr,
 				      &f) != PK_OK)
 		return -EIO;

@@ -29,8 +29,45 @@ enum pk_folder {
 	PK_F_ISSUERS_CERTS,
 	PK_F_ISSUERS_CRL,
 	PK_F_REJECTED,
-	PK_F_COUNT,
+	/* The user-token group: the same folders under UserTokenCerts/, in the
+	 * same order (a folder's role is its number modulo PK_F_PER_GROUP). */
+	PK_F_USER,
+	PK_F_USER_OWN,
+	PK_F_USER_OWN_CERTS,
+	PK_F_USER_OWN_PRIVATE,
+	PK_F_USER_TRUSTED,
+	PK_F_USER_TRUSTED_CERTS,
+	PK_F_USER_TRUSTED_CRL,
+	PK_F_USER_ISSUERS,
+	PK_F_USER_ISSUERS_CERTS,
+	PK_F_USER_ISSUERS_CRL,
+	PK_F_USER_REJECTED,
+	/* The https group, under HttpCerts/. */
+	PK_F_HTTPS,
+	PK_F_HTTPS_OWN,
+	PK_F_HTTPS_OWN_CERTS,
+	PK_F_HTTPS_OWN_PRIVATE,
+	PK_F_HTTPS_TRUSTED,
+	PK_F_HTTPS_TRUSTED_CERTS,
+	PK_F_HTTPS_TRUSTED_CRL,
+	PK_F_HTTPS_ISSUERS,
+	PK_F_HTTPS_ISSUERS_CERTS,
+	PK_F_HTTPS_ISSUERS_CRL,
+	PK_F_HTTPS_REJECTED,
+	PK_F_COUNT, /* below 64: inode numbers of other spellings are f + 1 + 64 * via */
 	PK_F_NONE = -1,
+	PK_F_PER_GROUP = PK_F_USER,
+};
+
+/* Certificate groups (OPC UA Part 12): the application group is the tree
+ * at the root; the user-token and https groups are trust lists of their own
+ * with the same folders and rules. */
+enum pk_group {
+	PK_G_APP,
+	PK_G_USER,
+	PK_G_HTTPS,
+	PK_G_COUNT,
+	PK_G_ALL = -1, /* no group given */
 };
 
 /* What files a folder takes. */
@@ -62,12 +99,22 @@ struct pk_folder_info {
 	int trust_group;	/* group-owned and writable under -o trust_group */
 };
 
+/* Kinds of other spellings, as bits: a path follows each kind at most once
+ * (rejected/certs/certs is nothing), and a folder reached by a path has the
+ * inode number PK_FOLDER_INO(f) + 64 * (the bits it followed). */
+enum pk_spelling {
+	PK_SP_PART12 = 1, /* issuer/ for issuers/, rejected/certs/ for rejected/ */
+	PK_SP_GROUP = 2,  /* open62541's ApplCerts/ (the root), UA-.NET's trustedUser/ ... */
+	PK_SP_ALL = 3,
+};
+
 /* Another spelling of a folder that stacks use: leaf under parent names
  * target ("issuer" under the root is issuers/). */
 struct pk_folder_alias {
 	enum pk_folder parent;
 	const char *leaf;
 	enum pk_folder target;
+	enum pk_spelling kind;
 };
 
 /* Configurable limits: size caps per content and the rejected/ cap. */
@@ -133,14 +180,31 @@ int pk_folder_feeds_views(enum pk_folder f);
 /* Is f one of the folders -o trust_group makes group-owned and writable? */
 int pk_folder_trust_group(enum pk_folder f);
 
+/* A folder's group, its role (the application group's folder that does
+ * the same: PK_F_TRUSTED_CERTS for UserTokenCerts/trusted/certs), and the
+ * folder of group g with role r. */
+enum pk_group pk_folder_group(enum pk_folder f);
+enum pk_folder pk_folder_role(enum pk_folder f);
+enum pk_folder pk_folder_in_group(enum pk_group g, enum pk_folder role);
+
+/* A group's name for the CLI ("app", "user", "https"), and back (-1). */
+const char *pk_group_name(enum pk_group g);
+int pk_group_parse(const char *name);
+
+/* One step of a path: the folder that leaf (len bytes) names under parent,
+ * reached with *via (enum pk_spelling bits) so far, which it updates; or
+ * PK_F_NONE (leaf is a name inside parent). */
+enum pk_folder pk_folder_step(enum pk_folder parent, const char *leaf, size_t len, int *via);
+
+/* The folder (and the name) a path relative to the tree names, in any
+ * spelling ("issuer/certs/x.der"): 0, or -1 if it names no folder. *name
+ * points into rel ("" for a folder itself). */
+int pk_folder_resolve(const char *rel, enum pk_folder *f, const char **name);
+
 /* The other spellings, *n of them. */
 const struct pk_folder_alias *pk_folder_aliases(size_t *n);
 
 /* The folder leaf names under parent as another spelling, or PK_F_NONE. */
 enum pk_folder pk_folder_alias(enum pk_folder parent, const char *leaf);
-
-/* f's path under the other spelling ("issuer/certs" for issuers/certs,
- * "rejected/certs" for rejected) into buf: 0, or -1 when it has none. */
-int pk_folder_alias_path(enum pk_folder f, char *buf, size_t size);
 
 #endif

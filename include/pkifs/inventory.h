@@ -23,9 +23,9 @@ struct pk_item {
 typedef int (*pk_item_fn)(void *ctx, const struct pk_item *it);
 
 /* Every live certificate, CRL, key and PKCS#12 bundle of the folders in
- * mask (bit 1u << folder; 0: every folder), by folder then name. fn
+ * mask (bit 1ull << folder; 0: every folder), by folder then name. fn
  * returning nonzero stops the walk. */
-enum pk_err pk_inventory(struct pk_store *s, unsigned mask, pk_item_fn fn, void *ctx);
+enum pk_err pk_inventory(struct pk_store *s, uint64_t mask, pk_item_fn fn, void *ctx);
 
 /* The live item at f/name (PK_E_NOENT if none, or not a PKI object). */
 enum pk_err pk_inventory_get(struct pk_store *s, enum pk_folder f, const char *name,

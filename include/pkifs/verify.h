@@ -40,6 +40,7 @@ enum pk_usage { PK_AS_ANY = 0, PK_AS_CLIENT, PK_AS_SERVER };
 struct pk_verify_opts {
 	enum pk_usage as;
 	int allow_unknown_revocation; /* accept "revocation unknown" (UA-.NET's default) */
+	enum pk_group group;	      /* whose trust lists: the application group's (0) */
 };
 
 struct pk_verify_result {

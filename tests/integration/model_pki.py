@@ -38,9 +38,9 @@ def listing(path, layout):
     """(folders listed, whether files are listed) of the folder spelled path
     in a tree of that layout (a snapshot root adds no views)."""
     node, part12 = layout in ("node-opcua", "both"), layout in ("part12", "both")
-    if path == ROOT:
-        return {"own", "trusted", "rejected"} | ({"issuers"} if node else set()) | \
-            ({"issuer"} if part12 else set()), True
+    if path == ROOT:   # with the other certificate groups' directories (test_groups.py)
+        return {"own", "trusted", "rejected", "UserTokenCerts", "HttpCerts"} | \
+            ({"issuers"} if node else set()) | ({"issuer"} if part12 else set()), True
     if path == REJECTED:
         return {"certs"} if part12 else set(), node
     if path in ("own",):

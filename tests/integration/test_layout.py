@@ -20,8 +20,8 @@ def files(root):
 
 def test_default_lists_each_folder_once(mnt, pki, workdir):
     fill(mnt, pki)
-    assert sorted(os.listdir(mnt.path)) == ["cafile.pem", "capath", "issuers", "own", "rejected",
-                                            "snapshot", "trusted"]
+    assert sorted(os.listdir(mnt.path)) == ["HttpCerts", "UserTokenCerts", "cafile.pem", "capath",
+                                            "issuers", "own", "rejected", "snapshot", "trusted"]
     assert sorted(os.listdir(mnt.p("rejected"))) == ["leaf1.der", "leaf2.der"]
     assert os.listdir(mnt.p("issuer/certs")) == ["intermediate-ca.der"]  # still resolves
     backup = workdir / "backup"
@@ -30,7 +30,8 @@ def test_default_lists_each_folder_once(mnt, pki, workdir):
     assert files(backup) == ["issuers/certs/intermediate-ca.der", "rejected/leaf1.der",
                              "rejected/leaf2.der", "trusted/certs/root-ca.der"]
     os.mkdir(mnt.p("snapshot/s"))
-    assert sorted(os.listdir(mnt.p("snapshot/s"))) == ["issuers", "own", "rejected", "trusted"]
+    assert sorted(os.listdir(mnt.p("snapshot/s"))) == ["HttpCerts", "UserTokenCerts", "issuers",
+                                                       "own", "rejected", "trusted"]
     r = run("find", mnt.p("trusted"), mnt.p("issuers"), mnt.p("rejected"), "-type", "f", "-delete",
             check=False)
     assert r.returncode == 0, r.stderr
@@ -57,4 +58,4 @@ def test_both_layout_and_a_bad_value(mount_factory, pki, workdir):
     (workdir / "bad").mkdir()
     r = run(os.environ.get("PKIFS_BIN", "build/pkifs"), "mount", "--db", workdir / "bad.db",
             workdir / "bad", "-o", "layout=flat", check=False)
-    assert r.returncode != 0 and "node-opcua, part12 or both" in r.stderr
+    assert r.returncode != 0 and "node-opcua, part12, both, open62541 or uanet" in r.stderr

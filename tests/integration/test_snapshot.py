@@ -33,6 +33,9 @@ def populate(m, pki):
     for i, d in enumerate(["own/certs", "own/private", "own", "trusted/certs", "trusted/crl",
                            "trusted", "issuers/certs", "issuers/crl", "issuers", "rejected", ""]):
         os.utime(m.p(d) if d else m.path, ns=(1, 1500000000_000000007 + i * 1000_000000123))
+    for g in ("UserTokenCerts", "HttpCerts"):   # the other certificate groups' folders
+        for i, (d, _, _) in enumerate(sorted(os.walk(m.p(g)), reverse=True)):
+            os.utime(d, ns=(1, 1400000000_000000003 + i * 1000_000000123))
 
 
 def tree(root, skip=()):

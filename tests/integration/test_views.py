@@ -119,7 +119,8 @@ def test_views_cannot_be_changed_and_are_not_in_snapshots(mnt, pki):
     assert sorted(os.listdir(mnt.p("capath"))) == names
     assert open(mnt.p("cafile.pem"), "rb").read() == bundle
     os.mkdir(mnt.p("snapshot/s"))
-    assert sorted(os.listdir(mnt.p("snapshot/s"))) == ["issuers", "own", "rejected", "trusted"]
+    assert sorted(os.listdir(mnt.p("snapshot/s"))) == ["HttpCerts", "UserTokenCerts", "issuers", "own",
+                                                       "rejected", "trusted"]
 
 
 def test_rsync_restore_of_a_tree_with_views_succeeds(mount_factory, pki, workdir):

@@ -99,12 +99,71 @@ static void test_drops_are_filed_by_kind(void **state)
 	assert_int_equal(e, PK_E_MALFORMED);
 }
 
+/* A path in any spelling: its folder and the via bits it took. */
+static enum pk_folder walk(const char *rel, int *via)
+{
+	enum pk_folder f = PK_F_ROOT;
+
+	*via = 0;
+	while (*rel && f != PK_F_NONE) {
+		size_t len = strcspn(rel, "/");
+
+		f = pk_folder_step(f, rel, len, via);
+		rel += len + (rel[len] == '/');
+	}
+	return f;
+}
+
+static void test_every_spelling_reaches_its_group(void **state)
+{
+	int via;
+	enum pk_folder f;
+	const char *name;
+
+	(void)state;
+	assert_int_equal(walk("ApplCerts/issuer/certs", &via), PK_F_ISSUERS_CERTS);
+	assert_int_equal(via, PK_SP_PART12 | PK_SP_GROUP);
+	assert_int_equal(walk("ApplCerts/rejected/certs", &via), PK_F_REJECTED);
+	assert_int_equal(walk("UserTokenCerts/issuer/crl", &via), PK_F_USER_ISSUERS_CRL);
+	assert_int_equal(walk("issuerUser/crl", &via), PK_F_USER_ISSUERS_CRL);
+	assert_int_equal(via, PK_SP_GROUP);
+	assert_int_equal(walk("trustedHttps/certs", &via), PK_F_HTTPS_TRUSTED_CERTS);
+	assert_int_equal(walk("HttpCerts/rejected/certs", &via), PK_F_HTTPS_REJECTED);
+	assert_int_equal(walk("ApplCerts/UserTokenCerts", &via), PK_F_NONE);
+	assert_int_equal(walk("ApplCerts/ApplCerts", &via), PK_F_NONE);
+	assert_int_equal(walk("rejected/certs/certs", &via), PK_F_NONE);
+	assert_int_equal(pk_folder_resolve("trustedUser/certs/x.der", &f, &name), 0);
+	assert_int_equal(f, PK_F_USER_TRUSTED_CERTS);
+	assert_string_equal(name, "x.der");
+	assert_int_equal(pk_folder_role(PK_F_USER_TRUSTED_CERTS), PK_F_TRUSTED_CERTS);
+	assert_int_equal(pk_folder_group(PK_F_HTTPS_REJECTED), PK_G_HTTPS);
+	assert_int_equal(pk_folder_in_group(PK_G_USER, PK_F_ISSUERS_CERTS),
+			 PK_F_USER_ISSUERS_CERTS);
+	assert_string_equal(pk_folder_info(PK_F_USER_ISSUERS_CERTS)->path,
+			    "UserTokenCerts/issuers/certs");
+	assert_int_equal(pk_folder_info(PK_F_USER_ISSUERS_CERTS)->content, PK_C_CA_CERT);
+	assert_int_equal(pk_folder_feeds_views(PK_F_USER_TRUSTED_CERTS), 0);
+	assert_int_equal(pk_group_parse("user"), PK_G_USER);
+	assert_int_equal(pk_group_parse("nope"), -1);
+}
+
+static void test_a_group_directory_takes_no_file(void **state)
+{
+	enum pk_err e;
+
+	(void)state;
+	assert_int_equal(route(PK_F_USER, "root-ca.der", &e), PK_F_USER); /* no drop */
+	assert_int_equal(route(PK_F_USER_TRUSTED, "root-ca.crl", &e), PK_F_USER_TRUSTED_CRL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_printable_text_is_safe),
 		cmocka_unit_test(test_controls_and_bidi_are_found),
 		cmocka_unit_test(test_drops_are_filed_by_kind),
+		cmocka_unit_test(test_every_spelling_reaches_its_group),
+		cmocka_unit_test(test_a_group_directory_takes_no_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static void test_folders_and_names(void **state)
 	assert_int_equal(n.type, NODE_NAME);
 	assert_int_equal(n.folder, PK_F_TRUSTED_CERTS);
 	assert_string_equal(n.name, "x.der");
-	assert_false(n.via_alias);
+	assert_int_equal(n.via, 0);
 	resolve("/trusted/certs/x.der/y", -ENOENT); /* nothing lives below a file */
 }
 
@@ -49,26 +49,41 @@ static void test_every_spelling_reaches_one_folder(void **state)
 	(void)state;
 	n = resolve("/issuer/certs/ca.der", 0);
 	assert_int_equal(n.folder, PK_F_ISSUERS_CERTS);
-	assert_true(n.via_alias);
+	assert_int_equal(n.via, PK_SP_PART12);
 	n = resolve("/rejected/certs/x.der", 0);
 	assert_int_equal(n.folder, PK_F_REJECTED);
-	assert_true(n.via_alias);
+	assert_int_equal(n.via, PK_SP_PART12);
 	assert_string_equal(n.name, "x.der");
 	n = resolve("/rejected/x.der", 0);
 	assert_int_equal(n.folder, PK_F_REJECTED);
-	assert_false(n.via_alias);
+	assert_int_equal(n.via, 0);
+	/* the certificate groups: open62541's and UA-.NET's names */
+	n = resolve("/ApplCerts/issuer/certs/ca.der", 0);
+	assert_int_equal(n.folder, PK_F_ISSUERS_CERTS);
+	assert_int_equal(n.via, PK_SP_PART12 | PK_SP_GROUP);
+	n = resolve("/UserTokenCerts/rejected/certs/x", 0);
+	assert_int_equal(n.folder, PK_F_USER_REJECTED);
+	n = resolve("/trustedUser/crl/x.crl", 0);
+	assert_int_equal(n.folder, PK_F_USER_TRUSTED_CRL);
+	assert_int_equal(n.via, PK_SP_GROUP);
+	n = resolve("/ApplCerts/UserTokenCerts", 0); /* a name in the root, not the group */
+	assert_int_equal(n.type, NODE_NAME);
+	assert_int_equal(n.folder, PK_F_ROOT);
 }
 
 static void test_inodes_of_each_spelling_differ(void **state)
 {
-	uint64_t inos[2];
+	uint64_t inos[4];
 
 	(void)state;
-	assert_int_equal(path_dir_inos(PK_F_TRUSTED_CERTS, inos), 1);
+	assert_int_equal(path_dir_inos(PK_F_TRUSTED_CERTS, inos), 2); /* and ApplCerts/ */
 	assert_int_equal(inos[0], PK_FOLDER_INO(PK_F_TRUSTED_CERTS));
-	assert_int_equal(path_dir_inos(PK_F_ISSUERS_CRL, inos), 2); /* under issuer/ too */
-	assert_int_equal(inos[1], PATH_ALIAS_INO(inos[0]));
-	assert_int_equal(path_dir_inos(PK_F_REJECTED, inos), 2);
+	assert_int_equal(inos[1], PATH_SPELL_INO(inos[0], PK_SP_GROUP));
+	assert_int_equal(path_dir_inos(PK_F_ISSUERS_CRL, inos), 4); /* issuer/, ApplCerts/ */
+	assert_int_equal(inos[1], PATH_SPELL_INO(inos[0], PK_SP_PART12));
+	assert_int_equal(path_dir_inos(PK_F_REJECTED, inos), 4);
+	assert_int_equal(path_dir_inos(PK_F_USER_OWN_PRIVATE, inos), 1);
+	assert_int_equal(path_dir_inos(PK_F_USER_ISSUERS, inos), 3); /* issuer/, issuerUser/ */
 }
 
 static void test_snapshot_trees_and_views(void **state)
