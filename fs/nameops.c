@@ -136,9 +136,14 @@ static int rename_committed(struct node *a, struct node *b, unsigned flags)
 	unsigned fl = flags & RENAME_NOREPLACE ? PK_NOREPLACE : 0;
 
 	fs_caller(&c);
-	if (drop_route_entry(&c, a->folder, a->name, b->folder, b->name, &f, &fl, &st) !=
-		    PK_OK ||
-	    pk_trust_rename(fs_store(), &c, a->folder, a->name, f, b->name, fl, &st) != PK_OK)
+	if (drop_route_entry(&c, a->folder, a->name, b->folder, b->name, &f, &fl, &st) != PK_OK)
+		return rename_error(&st);
+	/* RENAME_NOREPLACE speaks of the name asked for, which a drop folder
+	 * never holds: mv tries it first, and an EEXIST for a name that stat
+	 * then says is absent makes it fail ("cannot overwrite directory") */
+	if (fl & PK_DROPPED)
+		fl &= ~PK_NOREPLACE;
+	if (pk_trust_rename(fs_store(), &c, a->folder, a->name, f, b->name, fl, &st) != PK_OK)
 		return rename_error(&st);
 	if (f != b->folder)
 		drop_forget(b->folder, b->name); /* queued: the kernel holds our locks */

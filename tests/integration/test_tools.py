@@ -373,3 +373,30 @@ def test_rewrite_of_a_name_removed_behind_the_kernels_back(mount_factory, pki):
     assert os.listdir(m.p("issuers/certs")) == ["ca.pem"]
     with pytest.raises(FileNotFoundError):
         open(m.p("issuers/certs/gone.pem"), "rb")
+
+
+def renameat2_noreplace(src, dst):
+    """renameat2(RENAME_NOREPLACE), as mv tries first; 0 or the errno."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    rc = libc.renameat2(-100, os.fsencode(src), -100, os.fsencode(dst), 1)
+    return 0 if rc == 0 else ctypes.get_errno()
+
+
+def test_mv_into_a_drop_folder_is_no_noreplace_conflict(mnt, pki):
+    """mv tries renameat2(RENAME_NOREPLACE) first. A file moved into trusted/
+    is filed in trusted/certs/; the name asked for (trusted/x.der) never
+    exists, so the move is no EEXIST even when certs/ has that name (mv then
+    found the name absent and failed: "cannot overwrite directory")."""
+    run("cp", pki / "app1.der", mnt.p("trusted/x.der"))  # filed: trusted/certs/x.der
+    run("cp", pki / "root-ca.der", mnt.p("rejected/r.der"))
+    assert not os.path.exists(mnt.p("trusted/x.der"))
+    assert renameat2_noreplace(mnt.p("rejected/r.der"), mnt.p("trusted/x.der")) == 0
+    assert open(mnt.p("trusted/certs/x.der"), "rb").read() == (pki / "root-ca.der").read_bytes()
+    assert not os.path.exists(mnt.p("rejected/r.der"))
+    run("cp", pki / "app2.der", mnt.p("rejected/s.der"))
+    run("mv", mnt.p("rejected/s.der"), mnt.p("trusted/x.der"))
+    assert open(mnt.p("trusted/certs/x.der"), "rb").read() == (pki / "app2.der").read_bytes()
+    # where the name asked for is itself taken, NOREPLACE holds
+    run("cp", pki / "app1.der", mnt.p("rejected/t.der"))
+    assert renameat2_noreplace(mnt.p("rejected/t.der"), mnt.p("trusted/certs/x.der")) == errno.EEXIST
