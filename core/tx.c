@@ -29,7 +29,7 @@ static void flush_changed(struct pk_store *s, int report)
 static void note_since(struct pk_store *s, uint64_t old)
 {
 	sqlite3_stmt *q = NULL;
-	unsigned folders = 0;
+	uint64_t folders = 0; /* PK_F_COUNT < 64 */
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT folder, name FROM entry WHERE born > ?1 OR died > ?1",
@@ -39,11 +39,11 @@ static void note_since(struct pk_store *s, uint64_t old)
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		int f = sqlite3_column_int(q, 0);
 		pk_note_changed(s, f, (const char *)sqlite3_column_text(q, 1));
-		folders |= 1u << f;
+		folders |= 1ull << f;
 	}
 	sqlite3_finalize(q);
 	for (int f = 0; f < PK_F_COUNT; f++)
-		if (folders & (1u << f))
+		if (folders & (1ull << f))
 			pk_note_changed(s, f, NULL);
 }
 
