@@ -3,7 +3,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 CPPFLAGS = -Iinclude $(shell pkg-config --cflags fuse3 2>/dev/null)
-LIBS     = $(shell pkg-config --libs fuse3 2>/dev/null) -lsqlite3 -lcrypto -lpthread
+LIBS     = $(shell pkg-config --libs fuse3 2>/dev/null) -lsqlite3 -lcrypto -lcurl -ljansson -lpthread
 SAN      = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 PYTEST   = /usr/bin/python3 -m pytest
 
@@ -64,6 +64,8 @@ $(B)/.deps: scripts/install-deps.sh
 	@mkdir -p $(B)
 	@pkg-config --exists fuse3 && test -f /usr/include/sqlite3.h && \
 	  test -f /usr/include/openssl/x509.h && test -f /usr/include/cmocka.h && \
+	  test -f /usr/include/jansson.h && test -f /usr/include/x86_64-linux-gnu/curl/curl.h -o -f /usr/include/curl/curl.h && \
+	  command -v etcd >/dev/null && command -v etcdctl >/dev/null && \
 	  test -x /usr/bin/fusermount3 && /usr/bin/python3 -c 'import pytest' 2>/dev/null && \
 	  /usr/bin/python3 -c 'import hypothesis' 2>/dev/null && \
 	  command -v rsync >/dev/null && command -v node >/dev/null && command -v mosquitto >/dev/null && \

@@ -10,6 +10,10 @@
  * folder stay as they are. */
 enum { TG = 1 };
 
+/* Fleet: the folders a fleet shares through its log (-o etcd=): the trust
+ * and issuer lists; own/ and rejected/ stay each machine's own. */
+enum { FL = 1 };
+
 /* clang-format off */
 /* The folders of one certificate group under its directory G ("" for the
  * application group, whose tree is the root): first is the group's own
@@ -24,20 +28,20 @@ enum { TG = 1 };
 
 /* The trust lists of a group whose CAs and CRLs stay out of the views. */
 #define LIST_ROWS(first, G)                                                                       \
-	[first + 5] = {G "/trusted/certs", "certs", first + 4, PK_C_CERT, 0755, PK_V_NONE, TG},     \
-	[first + 6] = {G "/trusted/crl", "crl", first + 4, PK_C_CRL, 0755, PK_V_NONE, TG},          \
-	[first + 8] = {G "/issuers/certs", "certs", first + 7, PK_C_CA_CERT, 0755, PK_V_NONE, TG},  \
-	[first + 9] = {G "/issuers/crl", "crl", first + 7, PK_C_CRL, 0755, PK_V_NONE, TG}
+	[first + 5] = {G "/trusted/certs", "certs", first + 4, PK_C_CERT, 0755, PK_V_NONE, TG, FL},     \
+	[first + 6] = {G "/trusted/crl", "crl", first + 4, PK_C_CRL, 0755, PK_V_NONE, TG, FL},          \
+	[first + 8] = {G "/issuers/certs", "certs", first + 7, PK_C_CA_CERT, 0755, PK_V_NONE, TG, FL},  \
+	[first + 9] = {G "/issuers/crl", "crl", first + 7, PK_C_CRL, 0755, PK_V_NONE, TG, FL}
 /* clang-format on */
 
 static const struct pk_folder_info folders[PK_F_COUNT] = {
 	/* clang-format off */
-	/*                     path             leaf       parent        content        mode  views           trust group */
+	/*                     path             leaf       parent        content        mode  views           trust group, fleet */
 	[PK_F_ROOT]          = {"",              "",        PK_F_NONE,    PK_C_AUX,      0755, PK_V_NONE,      0},
-	[PK_F_TRUSTED_CERTS] = {"trusted/certs", "certs",   PK_F_TRUSTED, PK_C_CERT,     0755, PK_V_CERTS,     TG},
-	[PK_F_TRUSTED_CRL]   = {"trusted/crl",   "crl",     PK_F_TRUSTED, PK_C_CRL,      0755, PK_V_CRLS,      TG},
-	[PK_F_ISSUERS_CERTS] = {"issuers/certs", "certs",   PK_F_ISSUERS, PK_C_CA_CERT,  0755, PK_V_CHAIN_CAS, TG},
-	[PK_F_ISSUERS_CRL]   = {"issuers/crl",   "crl",     PK_F_ISSUERS, PK_C_CRL,      0755, PK_V_CRLS,      TG},
+	[PK_F_TRUSTED_CERTS] = {"trusted/certs", "certs",   PK_F_TRUSTED, PK_C_CERT,     0755, PK_V_CERTS,     TG, FL},
+	[PK_F_TRUSTED_CRL]   = {"trusted/crl",   "crl",     PK_F_TRUSTED, PK_C_CRL,      0755, PK_V_CRLS,      TG, FL},
+	[PK_F_ISSUERS_CERTS] = {"issuers/certs", "certs",   PK_F_ISSUERS, PK_C_CA_CERT,  0755, PK_V_CHAIN_CAS, TG, FL},
+	[PK_F_ISSUERS_CRL]   = {"issuers/crl",   "crl",     PK_F_ISSUERS, PK_C_CRL,      0755, PK_V_CRLS,      TG, FL},
 	GROUP_ROWS(PK_F_ROOT, "", ""),
 	/* open62541's names for the groups' directories; they hold only folders */
 	[PK_F_USER]          = {"UserTokenCerts", "UserTokenCerts", PK_F_ROOT, PK_C_NONE, 0755, PK_V_NONE, 0},

@@ -97,16 +97,13 @@ enum pk_err pk_store_list(struct pk_store *s, enum pk_folder f, pk_list_fn fn, v
 	return pk_store_list_after(s, f, NULL, fn, ctx);
 }
 
-enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char *after,
-				pk_list_fn fn, void *ctx)
+enum pk_err pk_entry_list_locked(struct pk_store *s, enum pk_folder f, const char *after,
+				 pk_list_fn fn, void *ctx)
 {
-	sqlite3_stmt *q;
+	sqlite3_stmt *q = pk_stmt(s, Q_ENTRY_LIST);
 	struct pk_attr a;
 	int rc = SQLITE_ERROR;
-	enum pk_err e = PK_OK;
 
-	pthread_mutex_lock(&s->lock);
-	q = pk_stmt(s, Q_ENTRY_LIST);
 	if (q) {
 		sqlite3_bind_int(q, 1, f);
 		sqlite3_bind_text(q, 2, after ? after : "", -1, SQLITE_STATIC);
@@ -117,8 +114,16 @@ enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char
 		}
 		sqlite3_reset(q);
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		e = pk_sql_fail(s, rc, NULL);
+	return rc != SQLITE_ROW && rc != SQLITE_DONE ? pk_sql_fail(s, rc, NULL) : PK_OK;
+}
+
+enum pk_err pk_store_list_after(struct pk_store *s, enum pk_folder f, const char *after,
+				pk_list_fn fn, void *ctx)
+{
+	enum pk_err e;
+
+	pthread_mutex_lock(&s->lock);
+	e = pk_entry_list_locked(s, f, after, fn, ctx);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }

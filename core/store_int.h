@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "pkifs/replica.h"
 #include "pkifs/store.h"
 
 /* enum pk_kind's numbers as SQL text: "b.kind = " SQL_KIND_CERT. Not a bound
@@ -56,6 +57,7 @@ struct pk_store {
 	uint64_t next_ino;
 	int64_t data_version; /* PRAGMA data_version when the counters were read */
 	int in_tx;
+	struct pk_replicator repl; /* commit NULL: not in a fleet */
 	pk_changed_fn changed_fn;
 	void *changed_ctx;
 	/* names and folders the running transaction changed */
@@ -104,6 +106,10 @@ int pk_gc_note(struct pk_store *s, int64_t blob);
 
 /* Fill a from columns col.. of q: ino, mode, uid, gid, mtime, ctime, size. */
 void pk_row_attr(sqlite3_stmt *q, int col, struct pk_attr *a);
+
+/* pk_store_list_after with the store's lock held. */
+enum pk_err pk_entry_list_locked(struct pk_store *s, enum pk_folder f, const char *after,
+				 pk_list_fn fn, void *ctx);
 
 /* Wall-clock time in nanoseconds. */
 int64_t pk_now_ns(void);

@@ -13,6 +13,7 @@
 
 #include "audit_int.h"
 #include "entry.h"
+#include "trust_int.h"
 
 /* What one operation is doing, for checks and the audit row. */
 struct op {
@@ -22,7 +23,17 @@ struct op {
 	struct pk_object obj;
 	char held[41]; /* for the audit row: what an emptied name held */
 	char note[320];
+	uint64_t base; /* the fleet's log revision the checks saw */
 };
+
+/* How often a change a fleet's other machine overtook is validated again. */
+#define FLEET_TRIES 3
+
+/* f's changes go through the fleet's log. */
+static int fleet(const struct pk_store *s, enum pk_folder f)
+{
+	return s->repl.commit && f != PK_F_NONE && pk_folder_info(f)->replicated;
+}
 
 /* The thumbprint the audit row names. */
 static const char *audit_thumb(const struct op *op)
@@ -307,9 +318,34 @@ static enum pk_err put_rows(struct op *op, enum pk_folder f, const char *name,
 	return e;
 }
 
-enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
-			 const char *name, const struct pk_file *file, unsigned flags,
-			 struct pk_status *st)
+/* A change for the fleet's log passed the checks: note the log revision
+ * they saw and undo the rows (the log's copy of it is what gets applied). */
+static void validated(struct op *op)
+{
+	op->base = pk_replica_rev_locked(op->s);
+	pk_tx_rollback(op->s);
+}
+
+/* Hand validated changes to the fleet's log; a refusal there (no quorum)
+ * is audited like any other. */
+static enum pk_err hand_on(struct op *op, const char *what, const struct pk_repl_change *ch,
+			   size_t n, enum pk_folder f, const char *name, enum pk_folder f2,
+			   const char *n2)
+{
+	struct pk_store *s = op->s;
+	enum pk_err e = s->repl.commit(s->repl.ctx, op->c, what, op->base, ch, n, op->st);
+
+	if (e != PK_OK) {
+		pthread_mutex_lock(&s->lock);
+		audit_refusal(op, what, f, name, f2, n2);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return e;
+}
+
+static enum pk_err put_once(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			    const char *name, const struct pk_file *file, unsigned flags,
+			    struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
 	const char *what = "put";
@@ -323,14 +359,34 @@ enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_
 		e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
 		e = put_rows(&op, f, name, file, flags, &what);
-		if (e == PK_OK)
+		if (e == PK_OK && !fleet(s, f))
 			e = commit_ok(&op, what, f, name, PK_F_NONE, NULL);
 		else
-			pk_tx_rollback(s);
+			validated(&op);
 	}
 	if (settle(&op, e) != PK_OK)
 		audit_refusal(&op, what, f, name, PK_F_NONE, NULL);
 	pthread_mutex_unlock(&s->lock);
+	if (e == PK_OK && fleet(s, f)) {
+		struct pk_repl_change ch = {f,		     name,
+					    file->data,	     file->len,
+					    file->attr.mode, file->attr.mtime_ns,
+					    file->attr.ino};
+		e = hand_on(&op, what, &ch, 1, f, name, PK_F_NONE, NULL);
+	}
+	return e;
+}
+
+enum pk_err pk_trust_put(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			 const char *name, const struct pk_file *file, unsigned flags,
+			 struct pk_status *st)
+{
+	enum pk_err e;
+	int tries = 0;
+
+	do
+		e = put_once(s, c, f, name, file, flags, st);
+	while (e == PK_E_BUSY && fleet(s, f) && ++tries < FLEET_TRIES);
 	return e;
 }
 
@@ -434,13 +490,60 @@ static enum pk_err move_check(struct op *op, enum pk_folder f1, const char *n1,
 	return e;
 }
 
-enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,
-			    const char *n1, enum pk_folder f2, const char *n2, unsigned flags,
-			    struct pk_status *st)
+/* A move that passed its checks, as the fleet's log sees it: the source
+ * goes if it is replicated, the destination comes with the source's bytes
+ * if it is. *data is malloc'd. */
+static int fleet_move(struct op *op, const struct entry_row *row, enum pk_folder f1,
+		      const char *n1, enum pk_folder f2, const char *n2,
+		      struct pk_repl_change ch[2], void **data, size_t *size)
+{
+	size_t len = 0;
+	int n = 0;
+
+	if (blob_data(op->s, row->blob, data, &len) != PK_OK) {
+		pk_sql_fail(op->s, sqlite3_errcode(op->s->db), op->st);
+		return -1;
+	}
+	if (fleet(op->s, f1))
+		ch[n++] = (struct pk_repl_change){f1, n1, NULL, 0, 0, 0, 0};
+	if (fleet(op->s, f2))
+		ch[n++] = (struct pk_repl_change){f2,		  n2, *data ? *data : "", len,
+						  row->attr.mode, row->attr.mtime_ns, row->attr.ino};
+	*size = len;
+	return n;
+}
+
+/* The rest of a move between a replicated folder and a local one, once
+ * the log has the replicated half: put or remove the local half. */
+static enum pk_err local_half(struct op *op, enum pk_folder f1, const char *n1,
+			      enum pk_folder f2, const char *n2, const struct entry_row *row,
+			      const void *data, size_t len)
+{
+	struct pk_file file = {data, len, {0, row->attr.mode, 0, 0, row->attr.mtime_ns, 0, 0}};
+
+	if (!fleet(op->s, f1))
+		return pk_trust_remove(op->s, op->c, f1, n1, op->st);
+	if (!fleet(op->s, f2)) {
+		file.attr.uid = op->c->uid;
+		file.attr.gid = op->c->gid;
+		return pk_trust_put(op->s, op->c, f2, n2, &file, 0, op->st);
+	}
+	return PK_OK;
+}
+
+static enum pk_err rename_once(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,
+			       const char *n1, enum pk_folder f2, const char *n2, unsigned flags,
+			       struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
 	struct entry_row row;
 	const char *what = move_name(f1, f2);
+	int same = f1 == f2 && strcmp(n1, n2) == 0;
+	int shared = !same && (fleet(s, f1) || fleet(s, f2));
+	struct pk_repl_change ch[2];
+	void *data = NULL;
+	size_t len = 0;
+	int n = 0;
 	enum pk_err e;
 
 	st->err = PK_OK;
@@ -449,7 +552,7 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum 
 	e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
 		e = move_check(&op, f1, n1, f2, n2, &row);
-		if (e == PK_OK && !(f1 == f2 && strcmp(n1, n2) == 0)) {
+		if (e == PK_OK && !same) {
 			row.attr.ctime_ns = pk_now_ns();
 			e = entry_kill(s, f1, n1);
 			if (e == PK_OK)
@@ -458,22 +561,59 @@ enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum 
 				e = dir_touch(s, f1);
 		}
 		note_dropped(&op, f2, flags);
-		if (e == PK_OK)
+		if (e == PK_OK && shared && (n = fleet_move(&op, &row, f1, n1, f2, n2, ch, &data, &len)) < 0)
+			e = op.st->err;
+		if (e == PK_OK && !shared)
 			e = commit_ok(&op, what, f1, n1, f2, n2);
+		else if (e == PK_OK)
+			validated(&op);
 		else
 			pk_tx_rollback(s);
 	}
 	if (settle(&op, e) != PK_OK)
 		audit_refusal(&op, what, f1, n1, f2, n2);
 	pthread_mutex_unlock(&s->lock);
+	if (e == PK_OK && shared)
+		e = hand_on(&op, what, ch, (size_t)n, f1, n1, f2, n2);
+	if (e == PK_OK && shared)
+		e = local_half(&op, f1, n1, f2, n2, &row, data, len);
+	free(data);
 	return e;
 }
 
-enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
-			    const char *name, struct pk_status *st)
+enum pk_err pk_trust_rename(struct pk_store *s, const struct pk_caller *c, enum pk_folder f1,
+			    const char *n1, enum pk_folder f2, const char *n2, unsigned flags,
+			    struct pk_status *st)
+{
+	enum pk_err e;
+	int tries = 0;
+
+	do
+		e = rename_once(s, c, f1, n1, f2, n2, flags, st);
+	while (e == PK_E_BUSY && (fleet(s, f1) || fleet(s, f2)) && ++tries < FLEET_TRIES);
+	return e;
+}
+
+/* The rows of a removal of f/name inside the running transaction. */
+static enum pk_err remove_rows(struct op *op, enum pk_folder f, const char *name)
+{
+	struct entry_row row;
+	enum pk_err e = entry_get(op->s, f, name, &row);
+
+	if (e == PK_E_NOENT)
+		pk_fail(op->st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
+	if (e == PK_OK)
+		e = entry_kill(op->s, f, name);
+	if (e == PK_OK)
+		e = dir_touch(op->s, f);
+	return e;
+}
+
+static enum pk_err remove_once(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			       const char *name, struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
-	struct entry_row row;
+	struct pk_repl_change ch = {f, name, NULL, 0, 0, 0, 0};
 	enum pk_err e;
 
 	st->err = PK_OK;
@@ -481,21 +621,69 @@ enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum 
 	pthread_mutex_lock(&s->lock);
 	e = pk_tx_begin(s, st);
 	if (e == PK_OK) {
-		e = entry_get(s, f, name, &row);
-		if (e == PK_E_NOENT)
-			pk_fail(st, e, "%s/%s does not exist", pk_folder_info(f)->path, name);
-		if (e == PK_OK)
-			e = entry_kill(s, f, name);
-		if (e == PK_OK)
-			e = dir_touch(s, f);
-		if (e == PK_OK)
+		e = remove_rows(&op, f, name);
+		if (e == PK_OK && !fleet(s, f))
 			e = commit_ok(&op, "remove", f, name, PK_F_NONE, NULL);
+		else if (e == PK_OK)
+			validated(&op);
 		else
 			pk_tx_rollback(s);
 	}
 	settle(&op, e);
 	pthread_mutex_unlock(&s->lock);
+	if (e == PK_OK && fleet(s, f))
+		e = hand_on(&op, "remove", &ch, 1, f, name, PK_F_NONE, NULL);
 	return e;
+}
+
+enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum pk_folder f,
+			    const char *name, struct pk_status *st)
+{
+	enum pk_err e;
+	int tries = 0;
+
+	do
+		e = remove_once(s, c, f, name, st);
+	while (e == PK_E_BUSY && fleet(s, f) && ++tries < FLEET_TRIES);
+	return e;
+}
+
+/* Join the log's note and the checks' own ("also held as ..."). */
+static void apply_note(struct op *op, const char *note)
+{
+	char own[sizeof(op->note)];
+
+	snprintf(own, sizeof(own), "%s", op->note);
+	snprintf(op->note, sizeof(op->note), "%s%s%.200s", note, own[0] ? "; " : "", own);
+}
+
+enum pk_err pk_trust_apply(struct pk_store *s, const struct pk_caller *c, const char *what,
+			   const char *note, const struct pk_repl_change *ch,
+			   struct pk_status *st)
+{
+	struct op op = {.s = s, .c = c, .st = st};
+	struct pk_file file = {ch->data, ch->len,
+			       {ch->ino, ch->mode, c->uid, c->gid, ch->mtime_ns, 0, 0}};
+	struct entry_row row;
+	const char *put_what = what;
+	enum pk_err e;
+
+	if (!ch->data) {
+		if (entry_get(s, ch->f, ch->name, &row) == PK_E_NOENT)
+			return PK_OK; /* never here, or gone already */
+		e = remove_rows(&op, ch->f, ch->name);
+	} else {
+		e = precheck(&op, ch->f, ch->data, ch->len);
+		if (e == PK_OK)
+			e = put_rows(&op, ch->f, ch->name, &file, 0, &put_what);
+	}
+	apply_note(&op, note);
+	if (e == PK_OK) {
+		struct pk_audit_rec r = {ch->data ? what : "remove", ch->f, ch->name, PK_F_NONE,
+					 NULL, audit_thumb(&op), c, PK_OK, op.note, 0};
+		e = pk_audit_append(s, &r);
+	}
+	return settle(&op, e);
 }
 
 void pk_trust_refused(struct pk_store *s, const struct pk_caller *c, const char *what,

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_status.h"
+#include "fleet.h"
+#include "pkifs/replica.h"
 #include "pkifs/audit.h"
 #include "pkifs/snapshot.h"
 
@@ -33,7 +36,43 @@ struct status {
 	long entries[PK_F_COUNT];
 	long snapshots;
 	char *last; /* the last audit row as `pkifs log` prints it */
+	struct fleet_status {
+		char *endpoints, *prefix, *node, *state, *contact, *cacert, *cert, *key;
+		unsigned long long applied, head; /* etcd revisions; head 0: unknown */
+		char why[300];			  /* why head is unknown */
+	} fleet;
 };
+
+/* What the daemon left of the fleet in the store, and etcd's revision now. */
+static void read_fleet(struct pk_store *s, struct fleet_status *f)
+{
+	char **slot[] = {&f->endpoints, &f->prefix, &f->node, &f->state,
+			 &f->contact,	&f->cacert, &f->cert, &f->key};
+	const char *key[] = {"endpoints", "prefix", "node", "state",
+			     "contact",	  "cacert", "cert", "key"};
+
+	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++)
+		*slot[i] = pk_replica_info(s, key[i]);
+	f->applied = pk_replica_revision(s);
+	if (f->endpoints)
+		f->head = fleet_head(f->endpoints, f->cacert, f->cert, f->key, f->why,
+				     sizeof(f->why));
+}
+
+static void free_fleet(struct fleet_status *f)
+{
+	char *p[] = {f->endpoints, f->prefix, f->node, f->state,
+		     f->contact,   f->cacert, f->cert, f->key};
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		free(p[i]);
+}
+
+/* Seconds since the daemon last heard from etcd, or -1. */
+static long long contact_age(const struct fleet_status *f)
+{
+	return f->contact ? (long long)time(NULL) - atoll(f->contact) : -1;
+}
 
 /* The pkifs mount whose source is db (db set) or whose mountpoint is mp
  * (mp set): fill the other one. 0 if found. */
@@ -136,6 +175,7 @@ static int read_store(struct status *st, int json)
 	for (int f = 0; f < PK_F_COUNT; f++)
 		pk_store_list(s, (enum pk_folder)f, count_one, &st->entries[f]);
 	pk_snapshot_list(s, count_snap, &st->snapshots);
+	read_fleet(s, &st->fleet);
 	mem = open_memstream(&st->last, &len);
 	if (mem) {
 		pk_audit_print_filtered(s, mem, 1, &all, NULL);
@@ -170,6 +210,45 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+static void print_fleet_json(const struct fleet_status *f)
+{
+	if (!f->endpoints) {
+		printf("null");
+		return;
+	}
+	printf("{\"endpoints\":");
+	json_str(f->endpoints);
+	printf(",\"prefix\":");
+	json_str(f->prefix ? f->prefix : "");
+	printf(",\"node\":");
+	json_str(f->node ? f->node : "");
+	printf(",\"state\":");
+	json_str(f->state ? f->state : "");
+	printf(",\"applied_revision\":%llu,\"revision\":", f->applied);
+	printf(f->head ? "%llu" : "null", f->head);
+	printf(",\"lag\":");
+	printf(f->head ? "%llu" : "null", f->head > f->applied ? f->head - f->applied : 0);
+	printf(",\"last_contact_age_s\":");
+	printf(contact_age(f) >= 0 ? "%lld}" : "null}", contact_age(f));
+}
+
+static void print_fleet_text(const struct fleet_status *f)
+{
+	if (!f->endpoints)
+		return;
+	printf("etcd        %s prefix %s node %s\n", f->endpoints, f->prefix ? f->prefix : "-",
+	       f->node ? f->node : "-");
+	printf("            %s; applied revision %llu", f->state ? f->state : "-", f->applied);
+	if (f->head)
+		printf(", etcd revision %llu (lag %llu)", f->head,
+		       f->head > f->applied ? f->head - f->applied : 0);
+	else
+		printf(", etcd unreachable now (%s)", f->why);
+	if (contact_age(f) >= 0)
+		printf("; last contact %llds ago", contact_age(f));
+	printf("\n");
+}
+
 static void print_json(const struct status *st)
 {
 	const char *sep = "";
@@ -188,8 +267,9 @@ static void print_json(const struct status *st)
 	for (int f = 0; f < PK_F_COUNT; f++, sep = folder_label(f - 1) ? "," : sep)
 		if (folder_label(f))
 			printf("%s\"%s\":%ld", sep, folder_label(f), st->entries[f]);
-	printf("},\"snapshots\":%ld,\"last\":%s}\n", st->snapshots,
-	       st->last && st->last[0] ? st->last : "null");
+	printf("},\"snapshots\":%ld,\"etcd\":", st->snapshots);
+	print_fleet_json(&st->fleet);
+	printf(",\"last\":%s}\n", st->last && st->last[0] ? st->last : "null");
 }
 
 static void print_text(const struct status *st)
@@ -204,8 +284,9 @@ static void print_text(const struct status *st)
 	for (int f = 0; f < PK_F_COUNT; f++)
 		if (folder_label(f))
 			printf(" %s=%ld", folder_label(f), st->entries[f]);
-	printf("\nsnapshots   %ld\nlast        %s\n", st->snapshots,
-	       st->last && st->last[0] ? st->last : "-");
+	printf("\nsnapshots   %ld\n", st->snapshots);
+	print_fleet_text(&st->fleet);
+	printf("last        %s\n", st->last && st->last[0] ? st->last : "-");
 }
 
 /* Which store: MOUNTPOINT (a pkifs mount) or --db FILE; 0, 1 or 2. */
@@ -262,5 +343,6 @@ int cmd_status(int argc, char **argv)
 	else
 		print_text(&st);
 	free(st.last);
+	free_fleet(&st.fleet);
 	return st.mountpoint[0] && !st.pid ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #define PKIFS_FS_DAEMON_H
 
 #include "cli_log.h"
+#include "fleet.h"
 #include "inval.h"
 #include "maint.h"
 #include "nodes.h"
@@ -24,6 +25,7 @@ struct daemon {
 	struct inval inval;	    /* invalidations on their way to the kernel */
 	struct maint maint;	    /* history pruning, automatic snapshots */
 	struct daemonlog log;	    /* audit rows to stderr or syslog */
+	struct fleet fleet;	    /* the trust lists shared through etcd */
 };
 
 /* The daemon of the request the calling thread serves (ll_begin), or NULL

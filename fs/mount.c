@@ -164,6 +164,10 @@ static int serve(struct fuse_session *se, struct mount_opts *o, struct daemon *d
 		return 1;
 	}
 	daemon_init(d, s, o);
+	if (fleet_start(&d->fleet, s, &o->fleet) != 0) {
+		pk_store_close(s);
+		return 1;
+	}
 	maint_start(&d->maint, s, &o->maint);
 	daemonlog_start(&d->log, s, o->foreground);
 	cfg = fuse_loop_cfg_create();
@@ -177,6 +181,7 @@ static int serve(struct fuse_session *se, struct mount_opts *o, struct daemon *d
 	fuse_session_unmount(se);
 	fuse_session_destroy(se);
 	maint_stop(&d->maint);
+	fleet_stop(&d->fleet);
 	daemonlog_stop(&d->log);
 	pending_clear(&d->pending);
 	pk_store_close(s);

@@ -4,6 +4,7 @@
 #ifndef PKIFS_FS_MOUNT_H
 #define PKIFS_FS_MOUNT_H
 
+#include "fleet.h"
 #include "maint.h"
 #include "pkifs/folder.h"
 
@@ -14,6 +15,7 @@ struct mount_opts {
 	int debug;
 	struct pk_limits limits;
 	struct maint_opts maint;
+	struct fleet_opts fleet; /* -o etcd=...: the trust lists a fleet shares */
 	long trust_group;     /* -o trust_group=GROUP: gid that may change trust, or -1 */
 	size_t pending_max;   /* -o pending_max=BYTES: all files being written (0: default) */
 	size_t max_locks;     /* -o max_locks=N: lock directories at once (0: default) */

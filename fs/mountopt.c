@@ -34,6 +34,12 @@ enum opt_key {
 	K_CAPATH,
 	K_CAFILE,
 	K_LAYOUT,
+	K_ETCD,
+	K_ETCD_PREFIX,
+	K_ETCD_NODE,
+	K_ETCD_CACERT,
+	K_ETCD_CERT,
+	K_ETCD_KEY,
 };
 
 static const struct fuse_opt opts[] = {
@@ -50,6 +56,12 @@ static const struct fuse_opt opts[] = {
 	FUSE_OPT_KEY("capath=", K_CAPATH),
 	FUSE_OPT_KEY("cafile=", K_CAFILE),
 	FUSE_OPT_KEY("layout=", K_LAYOUT),
+	FUSE_OPT_KEY("etcd=", K_ETCD),
+	FUSE_OPT_KEY("etcd_prefix=", K_ETCD_PREFIX),
+	FUSE_OPT_KEY("etcd_node=", K_ETCD_NODE),
+	FUSE_OPT_KEY("etcd_cacert=", K_ETCD_CACERT),
+	FUSE_OPT_KEY("etcd_cert=", K_ETCD_CERT),
+	FUSE_OPT_KEY("etcd_key=", K_ETCD_KEY),
 	FUSE_OPT_END,
 };
 
@@ -158,6 +170,25 @@ static const char *history(struct mount_opts *o, enum opt_key k, const char *v)
 	return NULL;
 }
 
+/* The fleet's options: endpoints (http:// or https://, '|' between them),
+ * the key prefix (absolute), the node's name, TLS files. */
+static const char *fleet_opt(struct fleet_opts *f, enum opt_key k, const char *v)
+{
+	const char **slot[] = {&f->endpoints, &f->prefix, &f->node,
+			       &f->cacert,    &f->cert,	  &f->key};
+
+	if (!*v)
+		return "bad value";
+	if (k == K_ETCD && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+		return "endpoints are http:// or https:// URLs, '|' between them";
+	if (k == K_ETCD_PREFIX && (v[0] != '/' || strlen(v) > 200))
+		return "a prefix starts with / (at most 200 bytes)";
+	if (k == K_ETCD_NODE && (strlen(v) > 63 || strpbrk(v, " \n/")))
+		return "a node name has at most 63 bytes, no space or /";
+	*slot[k - K_ETCD] = strdup(v);
+	return NULL;
+}
+
 /* Read one of pkifs's options; NULL, or what is wrong with its value. */
 static const char *set_opt(struct mount_opts *o, enum opt_key k, const char *v)
 {
@@ -176,6 +207,13 @@ static const char *set_opt(struct mount_opts *o, enum opt_key k, const char *v)
 		return path_layout_parse(v) == 0
 			       ? NULL
 			       : "node-opcua, part12, both, open62541 or uanet";
+	case K_ETCD:
+	case K_ETCD_PREFIX:
+	case K_ETCD_NODE:
+	case K_ETCD_CACERT:
+	case K_ETCD_CERT:
+	case K_ETCD_KEY:
+		return fleet_opt(&o->fleet, k, v);
 	default:
 		return limit(o, k, v);
 	}

@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libfuse3-dev fuse3 libssl-dev openssl
       libsqlite3-dev sqlite3 libcmocka-dev python3 python3-pytest python3-hypothesis rsync
       valgrind clang mosquitto mosquitto-clients bindfs cpio
-      systemd mandoc man-db debhelper dpkg-dev fakeroot lintian)
+      systemd mandoc man-db debhelper dpkg-dev fakeroot lintian
+      libcurl4-openssl-dev libjansson-dev etcd-server etcd-client)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 

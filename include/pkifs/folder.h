@@ -97,6 +97,7 @@ struct pk_folder_info {
 	unsigned dir_mode;	/* default permission bits of the folder */
 	enum pk_view_feed view; /* what it gives the views */
 	int trust_group;	/* group-owned and writable under -o trust_group */
+	int replicated;		/* shared by a fleet (replica.h) */
 };
 
 /* Kinds of other spellings, as bits: a path follows each kind at most once
