@@ -153,20 +153,12 @@ static int parse_mount(int argc, char **argv, struct mount_opts *o, char **mp, c
 	return 0;
 }
 
-static int cmd_mount(int argc, char **argv)
+/* Mount the store db (NULL: MOUNTPOINT.db) at mp with options o. */
+static int mount_at(struct mount_opts *o, const char *mp, const char *db)
 {
-	struct mount_opts o = {0};
-	char *mp = NULL, *db = NULL, *dbdefault = NULL, *dbabs, mpabs[PATH_MAX];
+	char *dbdefault = NULL, *dbabs, mpabs[PATH_MAX];
 	int rc;
 
-	if (wants_help(argc, argv))
-		return printf("%s", usage_mount), 0;
-	pk_limits_default(&o.limits);
-	maint_defaults(&o.maint);
-	o.trust_group = -1;
-	rc = parse_mount(argc, argv, &o, &mp, &db);
-	if (rc)
-		return rc;
 	if (clear_stale(mp) != 0)
 		return 1;
 	if (!realpath(mp, mpabs)) {
@@ -181,11 +173,29 @@ static int cmd_mount(int argc, char **argv)
 		free(dbdefault);
 		return 1;
 	}
-	o.db = dbabs;
-	o.mountpoint = mpabs;
-	rc = mount_run(&o);
+	o->db = dbabs;
+	o->mountpoint = mpabs;
+	rc = mount_run(o);
 	free(dbabs);
 	free(dbdefault);
+	return rc;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	struct mount_opts o = {0};
+	char *mp = NULL, *db = NULL;
+	int rc;
+
+	if (wants_help(argc, argv))
+		return printf("%s", usage_mount), 0;
+	pk_limits_default(&o.limits);
+	maint_defaults(&o.maint);
+	o.trust_group = -1;
+	rc = parse_mount(argc, argv, &o, &mp, &db);
+	if (rc == 0)
+		rc = mount_at(&o, mp, db);
+	mount_free_opts(&o);
 	return rc;
 }
 

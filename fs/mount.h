@@ -26,6 +26,9 @@ struct mount_opts {
  * Returns 0, or -1 with a message printed. */
 int mount_parse_opts(struct mount_opts *o, const char *list);
 
+/* Free what mount_parse_opts allocated. */
+void mount_free_opts(struct mount_opts *o);
+
 /* Check, mount, daemonize and serve until unmounted. Exit status. */
 int mount_run(struct mount_opts *o);
 

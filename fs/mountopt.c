@@ -185,6 +185,7 @@ static const char *fleet_opt(struct fleet_opts *f, enum opt_key k, const char *v
 		return "a prefix starts with / (at most 200 bytes)";
 	if (k == K_ETCD_NODE && (strlen(v) > 63 || strpbrk(v, " \n/")))
 		return "a node name has at most 63 bytes, no space or /";
+	free((char *)*slot[k - K_ETCD]); /* given twice: the last one counts */
 	*slot[k - K_ETCD] = strdup(v);
 	return NULL;
 }
@@ -248,6 +249,16 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 	else
 		fprintf(stderr, "pkifs: -o %s: %s\n", arg, why);
 	return -1;
+}
+
+void mount_free_opts(struct mount_opts *o)
+{
+	struct fleet_opts *f = &o->fleet;
+	const char *p[] = {f->endpoints, f->prefix, f->node, f->cacert, f->cert, f->key};
+
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		free((char *)p[i]);
+	memset(f, 0, sizeof(*f));
 }
 
 int mount_parse_opts(struct mount_opts *o, const char *list)
