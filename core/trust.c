@@ -521,8 +521,15 @@ static enum pk_err local_half(struct op *op, enum pk_folder f1, const char *n1,
 {
 	struct pk_file file = {data, len, {0, row->attr.mode, 0, 0, row->attr.mtime_ns, 0, 0}};
 
-	if (!fleet(op->s, f1))
-		return pk_trust_remove(op->s, op->c, f1, n1, op->st);
+	if (!fleet(op->s, f1)) {
+		enum pk_err e = pk_trust_remove(op->s, op->c, f1, n1, op->st);
+		if (e == PK_E_NOENT) { /* the applied change took it (unreject) */
+			op->st->err = PK_OK;
+			op->st->reason[0] = 0;
+			e = PK_OK;
+		}
+		return e;
+	}
 	if (!fleet(op->s, f2)) {
 		file.attr.uid = op->c->uid;
 		file.attr.gid = op->c->gid;
@@ -648,6 +655,34 @@ enum pk_err pk_trust_remove(struct pk_store *s, const struct pk_caller *c, enum 
 	return e;
 }
 
+/* A certificate the fleet trusts (or holds as an issuer) leaves this
+ * machine's rejected/ of its group: stacks look there first (node-opcua
+ * refuses what rejected/ holds before it looks at trusted/), so a client
+ * refused here and trusted elsewhere must not stay refused here. */
+static enum pk_err unreject(struct op *op, enum pk_folder f, const char *note)
+{
+	enum pk_folder r = pk_folder_in_group(pk_folder_group(f), PK_F_REJECTED);
+	char name[256], why[400];
+	enum pk_err e = PK_OK;
+
+	if (op->obj.kind != PK_KIND_CERT || pk_folder_info(f)->content == PK_C_CRL)
+		return PK_OK;
+	snprintf(why, sizeof(why), "%s/ holds it now (%s)", pk_folder_info(f)->path, note);
+	while (e == PK_OK && thumb_holder(op->s, r, op->obj.thumb, NULL, name, sizeof(name)) ==
+				     PK_OK) {
+		struct pk_audit_rec a = {"remove", r,	  name,	 PK_F_NONE, NULL,
+					 op->obj.thumb, op->c, PK_OK, why,	 0};
+		e = entry_kill(op->s, r, name);
+		if (e == PK_OK)
+			e = entry_forget(op->s, r, name);
+		if (e == PK_OK)
+			e = dir_touch(op->s, r);
+		if (e == PK_OK)
+			e = pk_audit_append(op->s, &a);
+	}
+	return e;
+}
+
 /* Join the log's note and the checks' own ("also held as ..."). */
 static void apply_note(struct op *op, const char *note)
 {
@@ -676,6 +711,8 @@ enum pk_err pk_trust_apply(struct pk_store *s, const struct pk_caller *c, const 
 		e = precheck(&op, ch->f, ch->data, ch->len);
 		if (e == PK_OK)
 			e = put_rows(&op, ch->f, ch->name, &file, 0, &put_what);
+		if (e == PK_OK)
+			e = unreject(&op, ch->f, note);
 	}
 	apply_note(&op, note);
 	if (e == PK_OK) {
