@@ -72,6 +72,10 @@ static const char usage_mount[] =
 	"                      issuers/ and rejected/ (default), issuer/ and\n"
 	"                      rejected/certs/, both, ApplCerts/ beside UserTokenCerts/\n"
 	"                      and HttpCerts/, or trustedUser/ issuerUser/ ...\n"
+	"  -o etcd=URL|URL...  share trusted/ and issuers/ with a fleet through etcd\n"
+	"  -o etcd_prefix=/PATH  the fleet's keys (default /pkifs)\n"
+	"  -o etcd_node=NAME   this machine in the audit log (default: host name)\n"
+	"  -o etcd_cacert=FILE, etcd_cert=FILE, etcd_key=FILE  TLS to etcd\n"
 	"  other -o options go to FUSE (allow_other is on when run as root)\n";
 
 static const char usage_umount[] =

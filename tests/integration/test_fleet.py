@@ -506,3 +506,42 @@ def test_opcua_refused_on_n3_trusted_on_n1(fleet, workdir):
                                  ("gets in" if code == 0 else f"is still refused ({code})")) from None
     finally:
         server.stop()
+
+
+# -- bad options, no etcd -------------------------------------------------
+
+@pytest.mark.parametrize("opt,says", [
+    ("etcd=ftp://127.0.0.1:1", "http:// or https://"),
+    ("etcd=", "bad value"),
+    ("etcd=http://127.0.0.1:1,etcd_prefix=pkifs", "starts with /"),
+    ("etcd=http://127.0.0.1:1,etcd_node=a/b", "node name"),
+])
+def test_bad_fleet_option_is_refused(workdir, opt, says):
+    """A malformed fleet option fails the mount with a one-line reason and
+    mounts nothing."""
+    mp = workdir / "m"
+    mp.mkdir()
+    r = run(BIN, "mount", "--db", workdir / "s.db", mp, "-o", opt, check=False)
+    assert r.returncode != 0 and says in r.stderr, r.stderr
+    assert not os.path.ismount(mp)
+
+
+def test_unreachable_etcd_is_read_only_for_the_fleet_folders(mount_factory, pki):
+    """No etcd answers at all: the mount comes up, the replicated folders
+    refuse writes with EROFS (logged with the reason), the local folders
+    and reads work, and status says etcd is unreachable."""
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    m = mount_factory(f"etcd={dead},etcd_prefix=/pkifs/none,etcd_node=lonely", "lonely")
+    err, _ = attempt(m.p("trusted/certs/root-ca.der"), (pki / "root-ca.der").read_bytes())
+    assert errname(err) == "EROFS"
+    assert not os.path.exists(m.p("trusted/certs/root-ca.der"))
+    assert write_file(m.p("rejected/app1.der"), (pki / "app1.der").read_bytes()) is None
+    assert write_file(m.p("own/certs/app1.der"), (pki / "app1.der").read_bytes()) is None
+    with pytest.raises(OSError) as e:
+        os.rename(m.p("rejected/app1.der"), m.p("trusted/certs/app1.der"))
+    assert e.value.errno == errno.EROFS
+    assert os.path.exists(m.p("rejected/app1.der"))
+    log = m.log()
+    assert "refused (EROFS)" in log and "etcd cannot commit" in log, log
+    st = run(BIN, "status", "--db", m.db).stdout
+    assert "etcd unreachable now" in st and "down:" in st, st
