@@ -38,6 +38,7 @@ struct status {
 	char *last; /* the last audit row as `pkifs log` prints it */
 	struct fleet_status {
 		char *endpoints, *prefix, *node, *state, *contact, *cacert, *cert, *key;
+		char *user, *password_file;
 		unsigned long long applied, head; /* etcd revisions; head 0: unknown */
 		char why[300];			  /* why head is unknown */
 	} fleet;
@@ -46,23 +47,25 @@ struct status {
 /* What the daemon left of the fleet in the store, and etcd's revision now. */
 static void read_fleet(struct pk_store *s, struct fleet_status *f)
 {
-	char **slot[] = {&f->endpoints, &f->prefix, &f->node, &f->state,
-			 &f->contact,	&f->cacert, &f->cert, &f->key};
-	const char *key[] = {"endpoints", "prefix", "node", "state",
-			     "contact",	  "cacert", "cert", "key"};
+	char **slot[] = {&f->endpoints, &f->prefix, &f->node, &f->state, &f->contact,
+			 &f->cacert,	&f->cert,   &f->key,  &f->user,	 &f->password_file};
+	const char *key[] = {"endpoints", "prefix", "node", "state", "contact",
+			     "cacert",	  "cert",   "key",  "user",  "password_file"};
+	struct fleet_opts o;
 
 	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++)
 		*slot[i] = pk_replica_info(s, key[i]);
 	f->applied = pk_replica_revision(s);
+	o = (struct fleet_opts){f->endpoints, f->prefix, f->node, f->cacert,
+				f->cert,      f->key,	 f->user, f->password_file};
 	if (f->endpoints)
-		f->head = fleet_head(f->endpoints, f->cacert, f->cert, f->key, f->why,
-				     sizeof(f->why));
+		f->head = fleet_head(&o, f->why, sizeof(f->why));
 }
 
 static void free_fleet(struct fleet_status *f)
 {
-	char *p[] = {f->endpoints, f->prefix, f->node, f->state,
-		     f->contact,   f->cacert, f->cert, f->key};
+	char *p[] = {f->endpoints, f->prefix, f->node, f->state, f->contact,
+		     f->cacert,	   f->cert,   f->key,  f->user,	 f->password_file};
 
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 		free(p[i]);

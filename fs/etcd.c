@@ -42,8 +42,29 @@ void etcd_free(struct etcd *e)
 	free(e->cacert);
 	free(e->cert);
 	free(e->key);
+	free(e->user);
+	if (e->password)
+		explicit_bzero(e->password, strlen(e->password));
+	free(e->password);
 	pthread_mutex_destroy(&e->lock);
 	memset(e, 0, sizeof(*e));
+}
+
+int etcd_set_auth(struct etcd *e, const char *user, const char *password_file)
+{
+	char line[512] = "";
+	FILE *f = fopen(password_file, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	line[strcspn(line, "\r\n")] = 0;
+	e->user = strdup(user);
+	e->password = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return e->user && e->password ? 0 : -1;
 }
 
 /* What a transfer collects: the whole reply, or lines for a stream. */
@@ -111,11 +132,16 @@ static CURLcode transfer(struct etcd *e, size_t i, const char *path, const char 
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char url[512];
+	char url[512], auth[600];
 	CURLcode rc;
 
 	if (!c)
 		return CURLE_OUT_OF_MEMORY;
+	pthread_mutex_lock(&e->lock);
+	snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
+	pthread_mutex_unlock(&e->lock);
+	if (auth[15])
+		h = curl_slist_append(h, auth);
 	snprintf(url, sizeof(url), "%s%s", e->urls[i], path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -155,6 +181,73 @@ static const char *reply_error(json_t *r)
 	if (!m)
 		m = json_object_get(r, "error");
 	return json_is_string(m) ? json_string_value(m) : NULL;
+}
+
+static int call(struct etcd *e, const char *path, json_t *body, long timeout_ms,
+		struct sink *k, json_t **out, char *why, size_t whylen);
+
+/* Get a token for the user (none configured: nothing to do). 0 or -1. */
+static int authenticate(struct etcd *e, char *why, size_t whylen)
+{
+	json_t *req, *r = NULL;
+	struct sink k = {0};
+	int rc;
+
+	if (!e->user)
+		return 0;
+	req = json_pack("{s:s,s:s}", "name", e->user, "password", e->password);
+	rc = call(e, "/v3/auth/authenticate", req, 3000, &k, &r, why, whylen);
+	json_decref(req);
+	free(k.buf);
+	if (rc == 0 && !json_is_string(json_object_get(r, "token"))) {
+		snprintf(why, whylen, "etcd gave no token for user %s", e->user);
+		rc = -2;
+	}
+	pthread_mutex_lock(&e->lock);
+	if (rc == 0)
+		snprintf(e->token, sizeof(e->token), "%s",
+			 json_string_value(json_object_get(r, "token")));
+	pthread_mutex_unlock(&e->lock);
+	json_decref(r);
+	return rc;
+}
+
+/* The call failed on etcd's auth: a token it no longer knows, or none. */
+static int auth_failed(const char *why)
+{
+	return strstr(why, "auth token") || strstr(why, "user name is empty") ||
+	       strstr(why, "token");
+}
+
+/* A call with the user's token, fetched (again) when etcd wants one. */
+static int authed_call(struct etcd *e, const char *path, json_t *body, long timeout_ms,
+		       struct sink *k, json_t **out, char *why, size_t whylen)
+{
+	int rc, have;
+
+	pthread_mutex_lock(&e->lock);
+	have = e->token[0] != 0;
+	pthread_mutex_unlock(&e->lock);
+	if (e->user && !have && (rc = authenticate(e, why, whylen)) != 0)
+		return rc;
+	rc = call(e, path, body, timeout_ms, k, out, why, whylen);
+	if (rc == -2 && e->user && auth_failed(why)) {
+		pthread_mutex_lock(&e->lock);
+		e->token[0] = 0;
+		pthread_mutex_unlock(&e->lock);
+		if ((rc = authenticate(e, why, whylen)) == 0)
+			rc = call(e, path, body, timeout_ms, k, out, why, whylen);
+	}
+	return rc;
+}
+
+void etcd_forget_token(struct etcd *e, const char *why)
+{
+	if (!auth_failed(why))
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->token[0] = 0;
+	pthread_mutex_unlock(&e->lock);
 }
 
 /* Run a transfer on the endpoints in turn from the last good one. */
@@ -206,7 +299,7 @@ int etcd_post(struct etcd *e, const char *path, json_t *body, long timeout_ms, j
 	      char *why, size_t whylen)
 {
 	struct sink k = {0};
-	int rc = call(e, path, body, timeout_ms, &k, out, why, whylen);
+	int rc = authed_call(e, path, body, timeout_ms, &k, out, why, whylen);
 
 	free(k.buf);
 	return rc;
@@ -216,7 +309,7 @@ int etcd_stream(struct etcd *e, const char *path, json_t *body, etcd_msg_fn fn, 
 		const volatile int *stop, char *why, size_t whylen)
 {
 	struct sink k = {.fn = fn, .ctx = ctx, .stop = stop};
-	int rc = call(e, path, body, 0, &k, NULL, why, whylen);
+	int rc = authed_call(e, path, body, 0, &k, NULL, why, whylen);
 
 	free(k.buf);
 	if (rc == 0 && !k.ended)

@@ -22,6 +22,8 @@ struct etcd {
 	size_t n;
 	size_t cur; /* the endpoint that answered last */
 	char *cacert, *cert, *key;
+	char *user, *password; /* etcd's own auth (RBAC): a token per session */
+	char token[512];
 	pthread_mutex_t lock;
 };
 
@@ -29,6 +31,14 @@ struct etcd {
 int etcd_init(struct etcd *e, const char *urls, const char *cacert, const char *cert,
 	      const char *key);
 void etcd_free(struct etcd *e);
+
+/* Authenticate as user with the password in file (its first line): calls
+ * carry etcd's token from then on, fetched again when etcd drops it. 0, or
+ * -1 when the file cannot be read. */
+int etcd_set_auth(struct etcd *e, const char *user, const char *password_file);
+
+/* A stream said the token is no good: the next call fetches a new one. */
+void etcd_forget_token(struct etcd *e, const char *why);
 
 /* POST body (not consumed) to path; *out is the reply's JSON. 0; -1 when
  * no endpoint answered (why says what happened); -2 when etcd answered

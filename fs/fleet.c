@@ -339,8 +339,13 @@ static int on_watch(void *ctx, json_t *msg)
 		fl->listed = !etcd_num(res, "compact_revision") && fl->listed;
 		return 1;
 	}
-	if (json_object_get(msg, "error"))
+	if (json_object_get(msg, "error")) {
+		json_t *m = json_object_get(json_object_get(msg, "error"), "message");
+		const char *why = json_is_string(m) ? json_string_value(m) : "";
+		etcd_forget_token(&fl->etcd, why);
+		fleet_state(fl, 0, why);
 		return 1;
+	}
 	if (json_is_true(json_object_get(res, "created")))
 		fleet_state(fl, 1, fl->etcd.urls[fl->etcd.cur]);
 	note_contact(fl);
@@ -531,6 +536,13 @@ int fleet_start(struct fleet *fl, struct pk_store *s, const struct fleet_opts *o
 		fprintf(stderr, "pkifs: -o etcd=: no endpoint\n");
 		return -1;
 	}
+	if (o->user && (!o->password_file ||
+			etcd_set_auth(&fl->etcd, o->user, o->password_file) != 0)) {
+		fprintf(stderr, "pkifs: -o etcd_user=%s: cannot read -o etcd_password_file=%s\n",
+			o->user, o->password_file ? o->password_file : "(none)");
+		etcd_free(&fl->etcd);
+		return -1;
+	}
 	gethostname(host, sizeof(host) - 1);
 	fl->store = s;
 	snprintf(fl->prefix, sizeof(fl->prefix), "%s", o->prefix ? o->prefix : "/pkifs");
@@ -548,6 +560,8 @@ int fleet_start(struct fleet *fl, struct pk_store *s, const struct fleet_opts *o
 	pk_replica_note(s, "cacert", o->cacert); /* the files' names, not their content */
 	pk_replica_note(s, "cert", o->cert);
 	pk_replica_note(s, "key", o->key);
+	pk_replica_note(s, "user", o->user);
+	pk_replica_note(s, "password_file", o->password_file);
 	pk_replica_note(s, "state", "starting");
 	pk_store_set_replicator(s, &r);
 	fl->running = pthread_create(&fl->thread, NULL, worker, fl) == 0;
@@ -569,14 +583,15 @@ void fleet_stop(struct fleet *fl)
 	fl->store = NULL;
 }
 
-uint64_t fleet_head(const char *endpoints, const char *cacert, const char *cert,
-		    const char *key, char *why, size_t whylen)
+uint64_t fleet_head(const struct fleet_opts *o, char *why, size_t whylen)
 {
 	struct etcd e;
 	json_t *req = json_pack("{s:s,s:b}", "key", "AA==", "count_only", 1), *r = NULL;
 	uint64_t rev = 0;
 
-	if (etcd_init(&e, endpoints, cacert, cert, key) == 0 &&
+	snprintf(why, whylen, "cannot read the password file");
+	if (etcd_init(&e, o->endpoints, o->cacert, o->cert, o->key) == 0 &&
+	    (!o->user || etcd_set_auth(&e, o->user, o->password_file) == 0) &&
 	    etcd_post(&e, "/v3/kv/range", req, 2000, &r, why, whylen) == 0)
 		rev = etcd_num(json_object_get(r, "header"), "revision");
 	json_decref(req);

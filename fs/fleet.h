@@ -30,6 +30,7 @@ struct fleet_opts {
 	const char *prefix;
 	const char *node;
 	const char *cacert, *cert, *key;
+	const char *user, *password_file; /* etcd's RBAC user */
 };
 
 struct fleet {
@@ -55,7 +56,6 @@ void fleet_stop(struct fleet *fl);
 
 /* The etcd revision now, from the first endpoint that answers (0: none;
  * why says what failed). For `pkifs status`. */
-uint64_t fleet_head(const char *endpoints, const char *cacert, const char *cert,
-		    const char *key, char *why, size_t whylen);
+uint64_t fleet_head(const struct fleet_opts *o, char *why, size_t whylen);
 
 #endif

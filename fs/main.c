@@ -76,6 +76,7 @@ static const char usage_mount[] =
 	"  -o etcd_prefix=/PATH  the fleet's keys (default /pkifs)\n"
 	"  -o etcd_node=NAME   this machine in the audit log (default: host name)\n"
 	"  -o etcd_cacert=FILE, etcd_cert=FILE, etcd_key=FILE  TLS to etcd\n"
+	"  -o etcd_user=NAME, etcd_password_file=FILE  etcd's RBAC user\n"
 	"  other -o options go to FUSE (allow_other is on when run as root)\n";
 
 static const char usage_umount[] =

@@ -40,6 +40,8 @@ enum opt_key {
 	K_ETCD_CACERT,
 	K_ETCD_CERT,
 	K_ETCD_KEY,
+	K_ETCD_USER,
+	K_ETCD_PASSWORD_FILE,
 };
 
 static const struct fuse_opt opts[] = {
@@ -62,6 +64,8 @@ static const struct fuse_opt opts[] = {
 	FUSE_OPT_KEY("etcd_cacert=", K_ETCD_CACERT),
 	FUSE_OPT_KEY("etcd_cert=", K_ETCD_CERT),
 	FUSE_OPT_KEY("etcd_key=", K_ETCD_KEY),
+	FUSE_OPT_KEY("etcd_user=", K_ETCD_USER),
+	FUSE_OPT_KEY("etcd_password_file=", K_ETCD_PASSWORD_FILE),
 	FUSE_OPT_END,
 };
 
@@ -174,8 +178,8 @@ static const char *history(struct mount_opts *o, enum opt_key k, const char *v)
  * the key prefix (absolute), the node's name, TLS files. */
 static const char *fleet_opt(struct fleet_opts *f, enum opt_key k, const char *v)
 {
-	const char **slot[] = {&f->endpoints, &f->prefix, &f->node,
-			       &f->cacert,    &f->cert,	  &f->key};
+	const char **slot[] = {&f->endpoints, &f->prefix, &f->node, &f->cacert,
+			       &f->cert,      &f->key,	  &f->user, &f->password_file};
 
 	if (!*v)
 		return "bad value";
@@ -214,6 +218,8 @@ static const char *set_opt(struct mount_opts *o, enum opt_key k, const char *v)
 	case K_ETCD_CACERT:
 	case K_ETCD_CERT:
 	case K_ETCD_KEY:
+	case K_ETCD_USER:
+	case K_ETCD_PASSWORD_FILE:
 		return fleet_opt(&o->fleet, k, v);
 	default:
 		return limit(o, k, v);
@@ -254,7 +260,8 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *out)
 void mount_free_opts(struct mount_opts *o)
 {
 	struct fleet_opts *f = &o->fleet;
-	const char *p[] = {f->endpoints, f->prefix, f->node, f->cacert, f->cert, f->key};
+	const char *p[] = {f->endpoints, f->prefix, f->node,	   f->cacert,
+			   f->cert,	 f->key,    f->user, f->password_file};
 
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 		free((char *)p[i]);
