@@ -25,3 +25,10 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# etcd-server is here for the fleet tests, which start their own members on
+# free ports: do not leave Debian's default etcd service running on 2379.
+if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null 2>&1 &&
+	[ -d /run/systemd/system ]; then
+	echo "install-deps: stopping and disabling the etcd service the package started (tests run their own)"
+	$SUDO systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
