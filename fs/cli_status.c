@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli_status.h"
+#include "mounts.h"
 #include "fleet.h"
 #include "pkifs/replica.h"
 #include "pkifs/audit.h"
@@ -81,23 +82,7 @@ static long long contact_age(const struct fleet_status *f)
  * (mp set): fill the other one. 0 if found. */
 static int find_mount(char *db, char *mp)
 {
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char src[PATH_MAX], dst[PATH_MAX], type[64];
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (!found && fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3) {
-		if (strcmp(type, "fuse.pkifs") || strncmp(src, "pkifs:", 6))
-			continue;
-		found = *db ? strcmp(src + 6, db) == 0 : strcmp(dst, mp) == 0;
-	}
-	fclose(f);
-	if (found && *db)
-		snprintf(mp, PATH_MAX, "%s", dst);
-	else if (found)
-		snprintf(db, PATH_MAX, "%s", src + 6);
-	return found ? 0 : -1;
+	return *db ? mounts_of_db(db, mp, PATH_MAX) : mounts_db_at(mp, db, PATH_MAX);
 }
 
 /* Does process pid have both db and /dev/fuse open? */

@@ -1,6 +1,7 @@
 /*
  * cli_util.c: store lookup and output helpers of the commands (cli_util.h).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,78 +9,17 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "mounts.h"
 #include "pkifs/audit.h"
 #include "pkifs/verify.h"
 
-/* Undo /proc/mounts' octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++, w++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] && s[3]) {
-			*w = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*w = *s;
-		}
-	}
-	*w = 0;
-}
-
-/* Is mp the path itself or a folder above it? */
-static int covers(const char *mp, const char *path)
-{
-	size_t n = strlen(mp);
-
-	return strncmp(mp, path, n) == 0 && (path[n] == 0 || path[n] == '/' || n == 1);
-}
-
 int cli_db_of_path(const char *path, char *db, size_t size, char *mp, size_t mp_size)
 {
-	char abs[4096], src[4096], dst[4096], type[64];
-	size_t best = 0;
-	FILE *f = fopen("/proc/self/mounts", "r");
+	char abs[PATH_MAX];
 
-	if (!f || !realpath(path, abs)) {
-		if (f)
-			fclose(f);
+	if (!realpath(path, abs))
 		return -1;
-	}
-	while (fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3) {
-		unescape(src);
-		unescape(dst);
-		if (strcmp(type, "fuse.pkifs") || strncmp(src, "pkifs:", 6) ||
-		    !covers(dst, abs) || strlen(dst) < best)
-			continue;
-		best = strlen(dst);
-		snprintf(db, size, "%s", src + 6);
-		if (mp)
-			snprintf(mp, mp_size, "%s", dst);
-	}
-	fclose(f);
-	return best ? 0 : -1;
-}
-
-/* The mountpoint of a pkifs mount of db into mp: 0, or -1 when none. */
-static int mount_of_db(const char *db, char *mp, size_t size)
-{
-	char want[4096], src[4096], dst[4096], type[64], got[4096];
-	FILE *f;
-	int found = 0;
-
-	if (!realpath(db, want) || !(f = fopen("/proc/self/mounts", "r")))
-		return -1;
-	while (!found && fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3) {
-		unescape(src);
-		unescape(dst);
-		found = !strcmp(type, "fuse.pkifs") && !strncmp(src, "pkifs:", 6) &&
-			realpath(src + 6, got) && !strcmp(got, want);
-	}
-	fclose(f);
-	if (found)
-		snprintf(mp, size, "%s", dst);
-	return found ? 0 : -1;
+	return mounts_covering(abs, db, size, mp, mp_size);
 }
 
 void cli_sync_mount(const char *db)
@@ -87,7 +27,7 @@ void cli_sync_mount(const char *db)
 	char mp[4096];
 	struct statvfs sv;
 
-	if (mount_of_db(db, mp, sizeof(mp)) == 0)
+	if (mounts_of_db(db, mp, sizeof(mp)) == 0)
 		statvfs(mp, &sv);
 }
 

@@ -30,6 +30,7 @@
 #include "lockdir.h"
 #include "cli_log.h"
 #include "mount.h"
+#include "mounts.h"
 #include "pkifs/check.h"
 #include "ops.h"
 #include "path.h"
@@ -72,21 +73,6 @@ static void grant_trust_group(struct pk_store *s, long gid)
 	}
 }
 
-/* Is path a mount point of any filesystem (listed in /proc/self/mounts)? */
-static int is_mounted(const char *path)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char src[PATH_MAX], dst[PATH_MAX];
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fscanf(f, "%4095s %4095s %*[^\n]", src, dst) == 2)
-		found = strcmp(dst, path) == 0;
-	fclose(f);
-	return found;
-}
-
 /* The checks before mounting, each with its own one-line message. */
 static int precheck(struct mount_opts *o, int *lockfd)
 {
@@ -101,7 +87,7 @@ static int precheck(struct mount_opts *o, int *lockfd)
 							       : "not a directory");
 		return -1;
 	}
-	if (is_mounted(o->mountpoint)) {
+	if (mounts_any_at(o->mountpoint)) {
 		fprintf(stderr, "pkifs: %s is already mounted\n", o->mountpoint);
 		return -1;
 	}
@@ -223,24 +209,6 @@ out_lock:
 	return rc;
 }
 
-/* The database behind a pkifs mount, from its source in /proc/self/mounts. */
-static int mount_source(const char *mountpoint, char *db, size_t size)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char src[PATH_MAX], dst[PATH_MAX], type[64];
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (!found && fscanf(f, "%4095s %4095s %63s %*[^\n]", src, dst, type) == 3)
-		found = strcmp(dst, mountpoint) == 0 && strcmp(type, "fuse.pkifs") == 0 &&
-			strncmp(src, "pkifs:", 6) == 0;
-	fclose(f);
-	if (found)
-		snprintf(db, size, "%s", src + 6);
-	return found ? 0 : -1;
-}
-
 /* Wait (bounded) until no daemon holds the database's lock. */
 static void wait_closed(const char *db)
 {
@@ -279,7 +247,7 @@ int mount_umount(const char *mountpoint)
 {
 	char db[PATH_MAX];
 
-	if (mount_source(mountpoint, db, sizeof(db)) != 0) {
+	if (mounts_db_at(mountpoint, db, sizeof(db)) != 0) {
 		fprintf(stderr, "pkifs: %s is not a pkifs mount\n", mountpoint);
 		return 1;
 	}
@@ -298,7 +266,7 @@ int mount_clear_stale(const char *mountpoint)
 	char db[PATH_MAX];
 	struct statvfs sv;
 
-	if (mount_source(mountpoint, db, sizeof(db)) != 0)
+	if (mounts_db_at(mountpoint, db, sizeof(db)) != 0)
 		return 0;
 	if (deadconn_abort(mountpoint, db) < 0)
 		return -1;
@@ -310,7 +278,7 @@ int mount_clear_stale(const char *mountpoint)
 		"pkifs: %s is a stale pkifs mount (its daemon is gone); clearing it "
 		"with fusermount3 -u -z\n",
 		mountpoint);
-	if (fusermount_u(mountpoint, 1) != 0 || mount_source(mountpoint, db, sizeof(db)) == 0) {
+	if (fusermount_u(mountpoint, 1) != 0 || mounts_db_at(mountpoint, db, sizeof(db)) == 0) {
 		fprintf(stderr, "pkifs: could not clear it; run: fusermount3 -u -z %s\n",
 			mountpoint);
 		return -1;

@@ -15,25 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mounts.h"
 #include "service.h"
 
 #define LOCK_WAIT_STEPS 200 /* of 50 ms: 10 s */
-
-/* Is db the source of a pkifs mount (a daemon serving it)? */
-static int db_mounted(const char *db)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char src[PATH_MAX + 8], type[64];
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fscanf(f, "%4103s %*s %63s %*[^\n]", src, type) == 2)
-		found = strcmp(type, "fuse.pkifs") == 0 && strncmp(src, "pkifs:", 6) == 0 &&
-			strcmp(src + 6, db) == 0;
-	fclose(f);
-	return found;
-}
 
 int service_lock_db(const char *db, int *fd)
 {
@@ -43,7 +28,7 @@ int service_lock_db(const char *db, int *fd)
 	for (int i = 0; *fd >= 0 && i <= LOCK_WAIT_STEPS; i++) {
 		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
 			return 0;
-		if (db_mounted(db) || i == LOCK_WAIT_STEPS)
+		if (mounts_of_db(db, NULL, 0) == 0 || i == LOCK_WAIT_STEPS)
 			break;
 		if (!said++)
 			fprintf(stderr, "pkifs: waiting for the previous daemon to close %s\n",

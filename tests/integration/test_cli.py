@@ -1,5 +1,6 @@
 """The command line: help, version, and one-line errors for what users get wrong."""
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -98,6 +99,29 @@ def test_default_db_next_to_mountpoint(workdir):
     finally:
         pkifs("umount", mp)
     assert not is_mounted(mp)
+
+
+def test_commands_find_a_mount_whose_path_has_spaces(workdir, pki):
+    """The mount table writes a space as \\040: status, list and umount must
+    still find the mount (they answered "not a pkifs mount")."""
+    mp = workdir / "plant one" / "pki root"
+    mp.mkdir(parents=True)
+    db = workdir / "plant one" / "store.db"
+    r = pkifs("mount", "--db", db, mp)
+    assert r.returncode == 0, r.stderr
+    try:
+        shutil.copy(pki / "root-ca.der", mp / "trusted" / "certs")
+        st = pkifs("status", mp)
+        assert st.returncode == 0, st.stderr
+        assert f"mounted     {mp}" in st.stdout and str(db) in st.stdout
+        ls = pkifs("list", mp / "trusted" / "certs")
+        assert ls.returncode == 0 and "root-ca.der" in ls.stdout, ls.stdout + ls.stderr
+        by_db = pkifs("status", "--db", db)
+        assert f"mounted     {mp}" in by_db.stdout, by_db.stdout
+    finally:
+        um = pkifs("umount", mp)
+    assert um.returncode == 0, um.stderr
+    assert not os.path.ismount(mp)
 
 
 def test_umount_of_something_else(workdir):
