@@ -163,15 +163,20 @@ test-asan: $(BA)/pkifs $(B)/testpki/.done $(B)/gencerts
 $(B)/gencerts: scripts/gencerts.c | $(B)/.deps
 	$(CC) $(WARN) -O2 -o $@ $< -lcrypto
 
-# Benchmark: tmpfs, bindfs over tmpfs and pkifs side by side (not a test).
+# Benchmark: tmpfs, bindfs over tmpfs and pkifs side by side, then a fleet of
+# three mounts through a 3-member etcd (not a test).
 bench: $(B)/pkifs $(B)/gencerts
 	/usr/bin/python3 scripts/bench.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
 	  --n $${BENCH_N:-10000} --big $${BENCH_BIG:-100000} --json $(B)/bench.json
+	/usr/bin/python3 scripts/bench_fleet.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
+	  --n $${BENCH_FLEET_N:-10000} --json $(B)/bench-fleet.json
 
 # A small run of the benchmark, so it keeps working (part of make test).
 bench-smoke: $(B)/pkifs $(B)/gencerts
 	/usr/bin/python3 scripts/bench.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
 	  --n 200 --moves 50 --json $(B)/bench-smoke.json
+	/usr/bin/python3 scripts/bench_fleet.py --bin $(B)/pkifs --gencerts $(B)/gencerts \
+	  --n 100 --samples 20 --rounds 1 --json $(B)/bench-fleet-smoke.json
 
 # libFuzzer on the validation entry point, seeded with the hostile corpus,
 # for FUZZ_SECONDS (default 60).
