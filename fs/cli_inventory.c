@@ -14,12 +14,16 @@
 
 #include "cli_inventory.h"
 #include "cli_util.h"
+#include "fleet.h"
+#include "mount.h"
 #include "pkifs/audit.h"
+#include "pkifs/describe.h"
 #include "pkifs/inventory.h"
 #include "pkifs/verify.h"
 
 static const char usage_list[] =
 	"usage: pkifs list [--db FILE | MOUNT] [FOLDER...] [--group app|user|https] [--json]\n"
+	"       pkifs list -o etcd=URL|URL...[,etcd_prefix=,etcd_cacert=,...] [FOLDER...]\n"
 	"\n"
 	"One row per certificate, CRL and key: path, kind (CA, leaf, self-signed,\n"
 	"CRL, key), subject CN, issuer CN, not-after (CRL: next update), days left,\n"
@@ -27,7 +31,9 @@ static const char usage_list[] =
 	"folder of the tree in any spelling (own, trusted/certs, issuer/crl,\n"
 	"UserTokenCerts/trusted, trustedUser...); --group keeps the folders of one\n"
 	"certificate group: app (the root's tree), user (user tokens), https.\n"
-	"--json prints an array of objects (fields in the README).\n";
+	"--json prints an array of objects (fields in the README).\n"
+	"With -o and the fleet's options (as for mount), the fleet's shared trust\n"
+	"and issuer lists as etcd holds them now, read from etcd (no store).\n";
 
 static const char usage_show[] =
 	"usage: pkifs show [--db FILE | MOUNT] PATH|THUMBPRINT [--json]\n"
@@ -294,12 +300,118 @@ static int walk(const char *db, uint64_t mask, struct table *t)
 	return e == PK_OK ? 0 : 2;
 }
 
+/* The fleet's files, gathered to be shown in folder and name order. */
+struct fleet_items {
+	struct pk_item *it;
+	size_t n, cap;
+	uint64_t mask;
+};
+
+static int keep_fleet_file(void *ctx, const struct pk_repl_change *c)
+{
+	struct fleet_items *fi = ctx;
+	struct pk_status st = {0};
+	struct pk_item it = {.folder = c->f};
+
+	if (!(fi->mask & (1ull << c->f)))
+		return 0;
+	if (fi->n == fi->cap) {
+		size_t cap = fi->cap ? fi->cap * 2 : 64;
+		void *r = realloc(fi->it, cap * sizeof(*fi->it));
+		if (!r)
+			return -1;
+		fi->it = r;
+		fi->cap = cap;
+	}
+	it.name = strdup(c->name);
+	it.attr = (struct pk_attr){.mode = c->mode, .mtime_ns = c->mtime_ns, .size = c->len};
+	if (!it.name || pk_describe(c->data, c->len, &it.d, &st) != PK_OK)
+		it.d.kind = PK_KIND_NONE;
+	fi->it[fi->n++] = it;
+	return 0;
+}
+
+static int by_folder_name(const void *a, const void *b)
+{
+	const struct pk_item *x = a, *y = b;
+
+	if (x->folder != y->folder)
+		return x->folder < y->folder ? -1 : 1;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+/* Is every option of the list a fleet option (etcd...=)? */
+static int only_fleet_opts(const char *opts)
+{
+	for (const char *p = opts; *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, "etcd", 4))
+			return 0;
+	return 1;
+}
+
+/* `list -o etcd=...`: the fleet's lists from etcd, no store. */
+static int walk_fleet(const char *opts, uint64_t mask, struct table *t)
+{
+	struct mount_opts o = {0};
+	struct fleet_items fi = {.mask = mask};
+	char why[400];
+	uint64_t rev = 0;
+	int rc = only_fleet_opts(opts) && mount_parse_opts(&o, opts) == 0 && o.fleet.endpoints
+			 ? 0
+			 : 2;
+
+	if (rc)
+		fprintf(stderr, "pkifs: list -o takes the fleet's options: etcd=URL|URL...\n");
+	if (!rc && fleet_each_file(&o.fleet, keep_fleet_file, &fi, &rev, why, sizeof(why)) != 0)
+		rc = (fprintf(stderr, "pkifs: the fleet's etcd: %s\n", why), 2);
+	qsort(fi.it, fi.n, sizeof(*fi.it), by_folder_name);
+	if (!rc && t->json)
+		printf("[");
+	for (size_t i = 0; i < fi.n; i++) {
+		if (!rc)
+			add_item(t, &fi.it[i]);
+		free((char *)fi.it[i].name);
+	}
+	if (!rc && t->json)
+		printf("%s]\n", t->first ? "" : "\n");
+	else if (!rc)
+		print_table(t);
+	if (!rc && !t->json)
+		fprintf(stderr, "pkifs: %zu file(s) in the fleet under %s at etcd revision %llu\n",
+			fi.n, o.fleet.prefix ? o.fleet.prefix : "/pkifs", (unsigned long long)rev);
+	free(fi.it);
+	mount_free_opts(&o);
+	return rc;
+}
+
+/* Take "-o OPTS" out of argv (into *opts): the fleet's, for list only. */
+static int take_opts(int *argc, char **argv, const char **opts)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "-o"))
+			continue;
+		if (i + 1 >= *argc)
+			return -1;
+		*opts = argv[i + 1];
+		memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 1) * sizeof(*argv));
+		*argc -= 2;
+		i--;
+	}
+	return 0;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	struct cli_args a;
 	struct table t = {.within = -1, .first = 1};
 	uint64_t mask = 0;
-	int rc = cli_parse(argc, argv, usage_list, &a);
+	const char *opts = NULL;
+	int rc = take_opts(&argc, argv, &opts) ? (fprintf(stderr, "%s", usage_list), 2) : 0;
+
+	if (!rc && opts)
+		rc = cli_parse_nostore(argc, argv, usage_list, &a);
+	else if (!rc)
+		rc = cli_parse(argc, argv, usage_list, &a);
 
 	if (rc)
 		return rc == 1 ? 0 : rc;
@@ -318,7 +430,7 @@ int cmd_list(int argc, char **argv)
 			       pk_group_name((enum pk_group)a.group)),
 		       2;
 	t.json = a.json;
-	return walk(a.db, mask, &t);
+	return opts ? walk_fleet(opts, mask, &t) : walk(a.db, mask, &t);
 }
 
 int cmd_expiring(int argc, char **argv)

@@ -176,7 +176,7 @@ static void keep_arg(struct cli_args *a, const char *arg)
 	a->n_rest++;
 }
 
-int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
+static int parse_args(int argc, char **argv, const char *usage, struct cli_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->within = 30 * 86400;
@@ -215,6 +215,20 @@ int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
 		else
 			return fprintf(stderr, "%s", usage), 2;
 	}
+	return 0;
+}
+
+int cli_parse_nostore(int argc, char **argv, const char *usage, struct cli_args *a)
+{
+	return parse_args(argc, argv, usage, a);
+}
+
+int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a)
+{
+	int rc = parse_args(argc, argv, usage, a);
+
+	if (rc)
+		return rc;
 	if (!a->db[0])
 		return fprintf(stderr, "pkifs: no store: give --db FILE or a mountpoint\n%s",
 			       usage),

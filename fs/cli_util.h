@@ -32,6 +32,8 @@ struct cli_args {
 /* Parse the arguments into a: 0, 1 when --help was shown, 2 on a usage
  * error or no store named (a message and usage printed). */
 int cli_parse(int argc, char **argv, const char *usage, struct cli_args *a);
+/* The same, for a command that needs no store (list -o etcd=). */
+int cli_parse_nostore(int argc, char **argv, const char *usage, struct cli_args *a);
 
 /* The store file of the pkifs mount that holds path (a mountpoint or a
  * path below one), into db; 0, or -1 when path is in no pkifs mount. mp

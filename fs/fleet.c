@@ -525,13 +525,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int fleet_start(struct fleet *fl, struct pk_store *s, const struct fleet_opts *o)
+/* The etcd client and the prefix of options o. 0, or -1 with a message
+ * printed. */
+static int connect_etcd(struct fleet *fl, const struct fleet_opts *o)
 {
-	struct pk_replicator r = {fleet_commit, fl};
-	char host[64] = "localhost";
-
-	if (!o->endpoints)
-		return 0;
 	if (etcd_init(&fl->etcd, o->endpoints, o->cacert, o->cert, o->key) != 0) {
 		fprintf(stderr, "pkifs: -o etcd=: no endpoint\n");
 		return -1;
@@ -543,11 +540,23 @@ int fleet_start(struct fleet *fl, struct pk_store *s, const struct fleet_opts *o
 		etcd_free(&fl->etcd);
 		return -1;
 	}
-	gethostname(host, sizeof(host) - 1);
-	fl->store = s;
 	snprintf(fl->prefix, sizeof(fl->prefix), "%s", o->prefix ? o->prefix : "/pkifs");
 	for (size_t l = strlen(fl->prefix); l > 1 && fl->prefix[l - 1] == '/'; l--)
 		fl->prefix[l - 1] = 0;
+	return 0;
+}
+
+int fleet_start(struct fleet *fl, struct pk_store *s, const struct fleet_opts *o)
+{
+	struct pk_replicator r = {fleet_commit, fl};
+	char host[64] = "localhost";
+
+	if (!o->endpoints)
+		return 0;
+	if (connect_etcd(fl, o) != 0)
+		return -1;
+	gethostname(host, sizeof(host) - 1);
+	fl->store = s;
 	snprintf(fl->node, sizeof(fl->node), "%s", o->node ? o->node : host);
 	pthread_mutex_init(&fl->lock, NULL);
 	pthread_cond_init(&fl->applied_cv, NULL);
@@ -598,4 +607,23 @@ uint64_t fleet_head(const struct fleet_opts *o, char *why, size_t whylen)
 	json_decref(r);
 	etcd_free(&e);
 	return rev;
+}
+
+int fleet_each_file(const struct fleet_opts *o, fleet_file_fn fn, void *ctx, uint64_t *rev,
+		    char *why, size_t whylen)
+{
+	struct fleet fl = {0};
+	struct batch b = {0};
+	int rc;
+
+	snprintf(why, whylen, "bad fleet options");
+	if (connect_etcd(&fl, o) != 0)
+		return -1;
+	rc = list_all(&fl, &b, why, whylen);
+	for (size_t i = 0; rc == 0 && i < b.n; i++)
+		rc = fn(ctx, &b.ch[i]) ? 1 : 0;
+	*rev = b.rev;
+	batch_free(&b);
+	etcd_free(&fl.etcd);
+	return rc < 0 ? -1 : 0;
 }

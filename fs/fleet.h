@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "etcd.h"
+#include "pkifs/replica.h"
 #include "pkifs/store.h"
 
 /* -o etcd=URL|URL..., etcd_prefix=, etcd_node=, etcd_cacert=, etcd_cert=, etcd_key= */
@@ -57,5 +58,13 @@ void fleet_stop(struct fleet *fl);
 /* The etcd revision now, from the first endpoint that answers (0: none;
  * why says what failed). For `pkifs status`. */
 uint64_t fleet_head(const struct fleet_opts *o, char *why, size_t whylen);
+
+/* Each replicated file of the fleet as etcd holds it now (one revision,
+ * *rev): fn(ctx, c) with c's folder, name, bytes, mode and mtime, until it
+ * returns nonzero. 0, or -1 with why (a message is printed for bad
+ * options). For `pkifs list -o etcd=`: no store needed. */
+typedef int (*fleet_file_fn)(void *ctx, const struct pk_repl_change *c);
+int fleet_each_file(const struct fleet_opts *o, fleet_file_fn fn, void *ctx, uint64_t *rev,
+		    char *why, size_t whylen);
 
 #endif

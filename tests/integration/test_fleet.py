@@ -7,6 +7,7 @@ Every test has its own etcd cluster and its own key prefix. The mounts are
 unmounted (and `pkifs check`ed) by mount_factory before the cluster stops.
 """
 import errno
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,32 @@ def test_status_reports_applied_revision(fleet, pki):
         found = re.search(r"applied revision (\d+)", "\n".join(section))
         assert found, f"no 'applied revision N' with the etcd line:\n{out}"
         assert int(found.group(1)) > 0, out
+
+
+def test_list_reads_the_fleet_from_etcd(fleet, cluster, prefix, pki):
+    """pkifs list -o etcd=... shows the fleet's lists as etcd holds them,
+    without a store; -o with a mount option, or an etcd that does not
+    answer, is a usage error (exit 2) with its reason."""
+    n1, n2, n3 = fleet
+    run("cp", pki / "root-ca.der", n1.p("trusted/certs/"))
+    run("cp", pki / "intermediate-ca.der", n2.p("issuers/certs/"))
+    run("cp", pki / "app1.der", n3.p("rejected/"))  # local: not in the fleet's list
+    opts = f"etcd={'|'.join(cluster.endpoints())},etcd_prefix={prefix}"
+    r = run(BIN, "list", "-o", opts, "--json")
+    rows = {x["path"] for x in json.loads(r.stdout)}
+    assert rows == {"trusted/certs/root-ca.der", "issuers/certs/intermediate-ca.der"}, r.stdout
+    wait_bytes([n3], "trusted/certs/root-ca.der", read(pki / "root-ca.der"))
+    wait_bytes([n3], "issuers/certs/intermediate-ca.der", read(pki / "intermediate-ca.der"))
+    local = run(BIN, "list", "--db", n3.db, "trusted/certs", "issuers/certs").stdout
+    text = run(BIN, "list", "-o", opts, "trusted/certs", "issuers/certs")
+    assert text.stdout == local, f"etcd:\n{text.stdout}\nn3's store:\n{local}"
+    assert "2 file(s) in the fleet" in text.stderr, text.stderr
+    only = run(BIN, "list", "-o", opts, "issuers").stdout
+    assert "intermediate-ca.der" in only and "root-ca.der" not in only, only
+    bad = run(BIN, "list", "-o", opts + ",max_rejected=5", check=False)
+    assert bad.returncode == 2 and "fleet's options" in bad.stderr, bad.stderr
+    gone = run(BIN, "list", "-o", "etcd=http://127.0.0.1:9,etcd_prefix=/x", check=False)
+    assert gone.returncode == 2 and "etcd" in gone.stderr, gone.stderr
 
 
 # -- b. trust by mv ---------------------------------------------------------
