@@ -69,7 +69,7 @@ static enum pk_err apply_one(struct pk_store *s, const struct pk_caller *c, cons
 		return PK_E_IO;
 	e = pk_trust_apply(s, c, what, note, ch, &st);
 	if (e != PK_OK) {
-		char why[sizeof(st.reason) + 80];
+		char why[sizeof(st.reason) + 340];
 		struct pk_audit_rec r = {what, ch->f, ch->name, PK_F_NONE, NULL, NULL,
 					 c,    e,     why,	0};
 
@@ -88,8 +88,12 @@ static enum pk_err apply_all(struct pk_store *s, const struct pk_caller *c, cons
 {
 	enum pk_err e = pk_tx_begin(s, st);
 
-	for (size_t i = 0; e == PK_OK && i < n; i++)
-		e = apply_one(s, c, what, note, &ch[i]);
+	for (size_t i = 0; e == PK_OK && i < n; i++) {
+		char mine[320];
+		if (ch[i].node) /* a resync's file: who wrote it */
+			snprintf(mine, sizeof(mine), "%s; written by node %.63s", note, ch[i].node);
+		e = apply_one(s, c, what, ch[i].node ? mine : note, &ch[i]);
+	}
 	if (e == PK_OK && set_setting(s, "fleet_rev", NULL, (int64_t)rev) != SQLITE_OK)
 		e = pk_sql_fail(s, sqlite3_errcode(s->db), st);
 	if (e == PK_OK)
@@ -194,7 +198,7 @@ static int reset_plan(struct pk_store *s, const struct pk_repl_change *ch, size_
 		ok = pk_entry_list_locked(s, f, NULL, collect_name, &l) == PK_OK;
 		for (size_t i = 0; i < l.n; i++) {
 			int gone = ok && !listed(ch, n, f, l.names[i]);
-			c = (struct pk_repl_change){f, l.names[i], NULL, 0, 0, 0, 0};
+			c = (struct pk_repl_change){.f = f, .name = l.names[i]};
 			if (gone && plan_add(&plan, &np, &cap, &c) != 0)
 				gone = ok = 0;
 			if (!gone)
@@ -260,7 +264,8 @@ static int collect_file(void *ctx, const char *name, const struct pk_attr *a)
 		l->cap = cap;
 	}
 	c = &l->ch[l->n];
-	*c = (struct pk_repl_change){l->f, strdup(name), NULL, 0, a->mode, a->mtime_ns, 0};
+	*c = (struct pk_repl_change){.f = l->f, .name = strdup(name), .mode = a->mode,
+				     .mtime_ns = a->mtime_ns};
 	if (!c->name || entry_get(l->s, l->f, name, &row) != PK_OK ||
 	    blob_data(l->s, row.blob, (void **)&c->data, &len) != PK_OK) {
 		free((char *)c->name);

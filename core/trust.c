@@ -368,10 +368,13 @@ static enum pk_err put_once(struct pk_store *s, const struct pk_caller *c, enum 
 		audit_refusal(&op, what, f, name, PK_F_NONE, NULL);
 	pthread_mutex_unlock(&s->lock);
 	if (e == PK_OK && fleet(s, f)) {
-		struct pk_repl_change ch = {f,		     name,
-					    file->data,	     file->len,
-					    file->attr.mode, file->attr.mtime_ns,
-					    file->attr.ino};
+		struct pk_repl_change ch = {.f = f,
+					    .name = name,
+					    .data = file->data,
+					    .len = file->len,
+					    .mode = file->attr.mode,
+					    .mtime_ns = file->attr.mtime_ns,
+					    .ino = file->attr.ino};
 		e = hand_on(&op, what, &ch, 1, f, name, PK_F_NONE, NULL);
 	}
 	return e;
@@ -505,10 +508,15 @@ static int fleet_move(struct op *op, const struct entry_row *row, enum pk_folder
 		return -1;
 	}
 	if (fleet(op->s, f1))
-		ch[n++] = (struct pk_repl_change){f1, n1, NULL, 0, 0, 0, 0};
+		ch[n++] = (struct pk_repl_change){.f = f1, .name = n1};
 	if (fleet(op->s, f2))
-		ch[n++] = (struct pk_repl_change){f2,		  n2, *data ? *data : "", len,
-						  row->attr.mode, row->attr.mtime_ns, row->attr.ino};
+		ch[n++] = (struct pk_repl_change){.f = f2,
+						  .name = n2,
+						  .data = *data ? *data : "",
+						  .len = len,
+						  .mode = row->attr.mode,
+						  .mtime_ns = row->attr.mtime_ns,
+						  .ino = row->attr.ino};
 	*size = len;
 	return n;
 }
@@ -620,7 +628,7 @@ static enum pk_err remove_once(struct pk_store *s, const struct pk_caller *c, en
 			       const char *name, struct pk_status *st)
 {
 	struct op op = {.s = s, .c = c, .st = st};
-	struct pk_repl_change ch = {f, name, NULL, 0, 0, 0, 0};
+	struct pk_repl_change ch = {.f = f, .name = name};
 	enum pk_err e;
 
 	st->err = PK_OK;

@@ -71,12 +71,14 @@ static int parse_key(const struct fleet *fl, const char *key, enum pk_folder *f,
 	return -1;
 }
 
-/* A value: "pkifs 1\nmode M\nmtime T\n\n" and the file's bytes. */
-static char *make_value(const struct pk_repl_change *c, size_t *len)
+/* A value: "pkifs 1\nmode M\nmtime T\nino I\nnode N\n\n" and the file's
+ * bytes (node: the machine that wrote it, for the audit rows of a resync). */
+static char *make_value(const struct fleet *fl, const struct pk_repl_change *c, size_t *len)
 {
-	char head[128];
-	int hl = snprintf(head, sizeof(head), "pkifs 1\nmode %o\nmtime %lld\nino %llu\n\n",
-			  c->mode, (long long)c->mtime_ns, (unsigned long long)c->ino);
+	char head[192];
+	int hl = snprintf(head, sizeof(head),
+			  "pkifs 1\nmode %o\nmtime %lld\nino %llu\nnode %s\n\n", c->mode,
+			  (long long)c->mtime_ns, (unsigned long long)c->ino, fl->node);
 	char *v = malloc((size_t)hl + c->len + 1);
 
 	if (!v)
@@ -94,12 +96,16 @@ static int parse_value(unsigned char *v, size_t len, struct pk_repl_change *c)
 	long long mtime = 0;
 	unsigned long long ino = 0;
 	unsigned char *end = memmem(v, len, "\n\n", 2);
+	char *save = NULL;
 
 	if (!end || strncmp((char *)v, "pkifs 1\n", 8))
 		return -1;
 	*end = 0;
-	for (char *l = strtok((char *)v, "\n"); l; l = strtok(NULL, "\n")) {
-		if (sscanf(l, "mode %o", &mode) != 1 && sscanf(l, "mtime %lld", &mtime) != 1)
+	c->node = NULL;
+	for (char *l = strtok_r((char *)v, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(l, "node ", 5) == 0 && l[5])
+			c->node = l + 5; /* in v: lives as long as the value */
+		else if (sscanf(l, "mode %o", &mode) != 1 && sscanf(l, "mtime %lld", &mtime) != 1)
 			sscanf(l, "ino %llu", &ino);
 	}
 	c->ino = ino;
@@ -121,12 +127,14 @@ static void make_who(const struct fleet *fl, const struct pk_caller *c, const ch
 /* Read a _who value into o (its strings point into the buffers given). */
 static void parse_who(char *v, struct pk_repl_origin *o, char *node, char *op)
 {
+	char *save = NULL;
+
 	memset(o, 0, sizeof(*o));
 	strcpy(node, "?");
 	strcpy(op, "put");
 	o->node = node;
 	o->op = op;
-	for (char *l = strtok(v, "\n"); l; l = strtok(NULL, "\n")) {
+	for (char *l = strtok_r(v, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(l, "node %63s", node) == 1 || sscanf(l, "op %15s", op) == 1 ||
 		    sscanf(l, "uid %u", &o->who.uid) == 1 || sscanf(l, "gid %u", &o->who.gid) == 1 ||
 		    sscanf(l, "pid %d", &o->who.pid) == 1)
@@ -161,7 +169,7 @@ static json_t *make_txn(const struct fleet *fl, const struct pk_caller *c, const
 
 	for (size_t i = 0; i < n; i++) {
 		size_t vl = 0;
-		char *v = ch[i].data ? make_value(&ch[i], &vl) : NULL;
+		char *v = ch[i].data ? make_value(fl, &ch[i], &vl) : NULL;
 		make_key(fl, ch[i].f, ch[i].name, key, sizeof(key));
 		json_array_append_new(cmp, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_key(key),
 						     "target", "MOD", "result", "LESS",
@@ -313,8 +321,11 @@ static void batch_apply(struct fleet *fl, struct batch *b)
 	parse_who(b->who, &o, node, op);
 	/* inode numbers are each store's own: only the machine that made a
 	 * file keeps the one its kernel already knows */
-	for (size_t i = 0; strcmp(node, fl->node) && i < b->n; i++)
-		b->ch[i].ino = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (strcmp(node, fl->node))
+			b->ch[i].ino = 0;
+		b->ch[i].node = NULL; /* the revision's _who names it */
+	}
 	if (pk_replica_apply(fl->store, &o, b->ch, b->n, b->rev, &st) != PK_OK)
 		syslog(LOG_ERR, "pkifs: applying etcd revision %llu: %s",
 		       (unsigned long long)b->rev, st.reason);

@@ -28,7 +28,8 @@ struct pk_repl_change {
 	size_t len;
 	unsigned mode;
 	int64_t mtime_ns;
-	uint64_t ino; /* 0: a new number */
+	uint64_t ino;	  /* 0: a new number */
+	const char *node; /* a resync's file: the machine that wrote it (NULL: unknown) */
 };
 
 /* Who made a batch of the log's changes, for the audit rows. */

@@ -103,7 +103,7 @@ static int exists(struct pk_store *s, enum pk_folder f, const char *name)
 /* A change of the log holding a test PKI file (data malloc'd). */
 static struct pk_repl_change file_change(enum pk_folder f, const char *name, const char *file)
 {
-	struct pk_repl_change c = {f, name, NULL, 0, 0644, 0, 0};
+	struct pk_repl_change c = {.f = f, .name = name, .mode = 0644};
 
 	c.data = test_pki_file(file, &c.len);
 	return c;
@@ -195,8 +195,8 @@ static void batch_applies_as_one_generation_with_its_revision(void **state)
 	free((void *)ch[0].data);
 	free((void *)ch[1].data);
 	/* a removal, and one that names nothing (already gone) */
-	ch[0] = (struct pk_repl_change){PK_F_TRUSTED_CERTS, "app.der", NULL, 0, 0, 0, 0};
-	ch[1] = (struct pk_repl_change){PK_F_TRUSTED_CERTS, "never.der", NULL, 0, 0, 0, 0};
+	ch[0] = (struct pk_repl_change){.f = PK_F_TRUSTED_CERTS, .name = "app.der"};
+	ch[1] = (struct pk_repl_change){.f = PK_F_TRUSTED_CERTS, .name = "never.der"};
 	assert_int_equal(pk_replica_apply(s, &o, ch, 2, 43, &st), PK_OK);
 	assert_false(exists(s, PK_F_TRUSTED_CERTS, "app.der"));
 	assert_int_equal(pk_replica_revision(s), 43);
