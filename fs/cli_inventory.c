@@ -364,7 +364,8 @@ static int walk_fleet(const char *opts, uint64_t mask, struct table *t)
 		fprintf(stderr, "pkifs: list -o takes the fleet's options: etcd=URL|URL...\n");
 	if (!rc && fleet_each_file(&o.fleet, keep_fleet_file, &fi, &rev, why, sizeof(why)) != 0)
 		rc = (fprintf(stderr, "pkifs: the fleet's etcd: %s\n", why), 2);
-	qsort(fi.it, fi.n, sizeof(*fi.it), by_folder_name);
+	if (fi.n)
+		qsort(fi.it, fi.n, sizeof(*fi.it), by_folder_name);
 	if (!rc && t->json)
 		printf("[");
 	for (size_t i = 0; i < fi.n; i++) {

@@ -181,6 +181,8 @@ def test_list_reads_the_fleet_from_etcd(fleet, cluster, prefix, pki):
     assert "2 file(s) in the fleet" in text.stderr, text.stderr
     only = run(BIN, "list", "-o", opts, "issuers").stdout
     assert "intermediate-ca.der" in only and "root-ca.der" not in only, only
+    empty = run(BIN, "list", "-o", opts + "-nothing-here", "--json").stdout
+    assert json.loads(empty) == [], empty
     bad = run(BIN, "list", "-o", opts + ",max_rejected=5", check=False)
     assert bad.returncode == 2 and "fleet's options" in bad.stderr, bad.stderr
     gone = run(BIN, "list", "-o", "etcd=http://127.0.0.1:9,etcd_prefix=/x", check=False)
